@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * tlsdump probes: plaintext of TLS library calls, tagged with the socket the
+ * call used.
+ *
+ * Connection identity without kprobes: while a thread is inside a TLS call,
+ * the syscall tracepoints it hits (read, write, recvfrom, ...) name the fd;
+ * the fd leads to the struct sock through current->files, read with CO-RE.
+ * The TLS object -> connection mapping is kept so calls served from the
+ * library's own buffer (no syscall) are attributed correctly, and dropped on
+ * close(fd) and SSL_free(), never on a timer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tlsdump.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Tunables, set by user space before load. */
+const volatile bool filter_pids = false;
+const volatile bool filter_comm = false;
+const volatile char target_comm[TLSDUMP_TASK_COMM_LEN] = {};
+const volatile __u64 max_bytes_per_call = 0; /* 0: no cap */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+__u64 next_conn_id = 0;
+
+/* A TLS call in progress on a thread. */
+struct active_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr;	/* size_t * of the _ex functions */
+	__u64 sp;	/* stack pointer at entry: tells nesting from a stale entry */
+	__u64 sk;	/* struct sock * of the first socket syscall in the call */
+	__u32 kind;	/* enum tls_call_kind */
+	__u32 depth;	/* nested probed calls (SSL_write_ex -> SSL_write_ex2) */
+	__u32 cookie;
+	__s32 fd;
+};
+
+struct conn_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ssl;
+};
+
+struct conn_state {
+	__u64 conn_id;
+	__u64 offset[2]; /* next stream offset per direction */
+	__u64 sk;
+	__s32 fd;
+	__u8 family;
+	__u8 role;
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+};
+
+struct fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct active_call);
+} active_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} ssl_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fd_key);
+	__type(value, __u64);
+} fd_ssl SEC(".maps");
+
+/* Role of a TCP socket from its state transitions: SYN_SENT client, SYN_RECV server. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} sock_roles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} target_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} ctl_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Header of the chunks being emitted, kept off the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tls_data_event);
+} event_template SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline bool process_selected(__u32 tgid)
+{
+	char comm[TLSDUMP_TASK_COMM_LEN];
+	bool comm_match = true;
+
+	if (!filter_pids && !filter_comm)
+		return true;
+	if (filter_pids && bpf_map_lookup_elem(&target_pids, &tgid))
+		return true;
+	if (!filter_comm)
+		return false;
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < TLSDUMP_TASK_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i]) {
+			comm_match = false;
+			break;
+		}
+		if (!comm[i])
+			break;
+	}
+	return comm_match;
+}
+
+static __always_inline void emit_ctl(__u32 type, __u32 pid)
+{
+	struct ctl_event *e = bpf_ringbuf_reserve(&ctl_events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_add(STAT_CTL_LOST, 1);
+		return;
+	}
+	e->type = type;
+	e->pid = pid;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Returns the struct sock behind @fd of the current process if it is a TCP socket, else NULL. */
+static __always_inline struct sock *tcp_sock_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file;
+	struct socket *socket;
+	struct sock *sk;
+	unsigned int max_fds;
+
+	if (!fdt || fd < 0)
+		return NULL;
+	max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max_fds)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	socket = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(socket, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	cs->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	cs->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		cs->family = AF_INET;
+		bpf_core_read(cs->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(cs->remote_addr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		cs->family = AF_INET6;
+		bpf_core_read(cs->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(cs->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	__u64 key = (__u64)sk;
+	__u8 *role = bpf_map_lookup_elem(&sock_roles, &key);
+	cs->role = role ? *role : 0;
+}
+
+/*
+ * Returns the connection of (@tgid, @call->ssl), creating or refreshing it
+ * from the socket the call used. NULL only if the map update failed.
+ */
+static __always_inline struct conn_state *resolve_conn(__u32 tgid, struct active_call *call)
+{
+	struct conn_key key = { .tgid = tgid, .ssl = call->ssl };
+	struct conn_state *cs = bpf_map_lookup_elem(&ssl_conns, &key);
+	struct conn_state fresh = {};
+
+	if (cs && (!call->sk || cs->sk == call->sk))
+		return cs;
+	if (cs && !cs->sk) {
+		/* First call with a syscall on a connection seen before: keep id and offsets. */
+		cs->sk = call->sk;
+		cs->fd = call->fd;
+		read_tuple((struct sock *)call->sk, cs);
+	} else {
+		/* New connection, or the TLS object now runs on another socket. */
+		fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+		fresh.fd = call->fd;
+		fresh.sk = call->sk;
+		if (call->sk)
+			read_tuple((struct sock *)call->sk, &fresh);
+		bpf_map_update_elem(&ssl_conns, &key, &fresh, BPF_ANY);
+		cs = bpf_map_lookup_elem(&ssl_conns, &key);
+	}
+	if (call->fd >= 0) {
+		struct fd_key fk = { .tgid = tgid, .fd = call->fd };
+
+		bpf_map_update_elem(&fd_ssl, &fk, &call->ssl, BPF_ANY);
+	}
+	return cs;
+}
+
+struct emit_ctx {
+	__u64 buf;	 /* user address of the plaintext */
+	__u64 emit_len;	 /* bytes to emit (call length, or the cap) */
+	bool capped;
+};
+
+static __always_inline __u64 wakeup_flags(void)
+{
+	/* Waking the consumer per event costs microseconds: batch until a threshold. */
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									    : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Emits bytes [@done, @done + @len) of the call in a ring record sized for
+ * @cap payload bytes. A constant @cap per call site lets the verifier bound
+ * the copy and keeps small calls from taking a full chunk of ring space.
+ */
+static __always_inline void emit_sized(struct emit_ctx *ec, __u64 done, __u32 len, const __u32 cap)
+{
+	__u32 zero = 0;
+	struct tls_data_event *tmpl = bpf_map_lookup_elem(&event_template, &zero);
+	struct tls_data_event *e;
+	__u64 copy_len;
+
+	if (!tmpl)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e) + cap, 0);
+	if (!e) {
+		stat_add(STAT_LOST_EVENTS, 1);
+		stat_add(STAT_LOST_BYTES, len);
+		return;
+	}
+	__builtin_memcpy(e, tmpl, sizeof(*e));
+	e->stream_offset = tmpl->stream_offset + done;
+	e->len = len;
+	e->flags = 0;
+	if (done == 0)
+		e->flags |= TLS_EVENT_CALL_START;
+	if (done + len >= ec->emit_len) {
+		e->flags |= TLS_EVENT_CALL_END;
+		if (ec->capped)
+			e->flags |= TLS_EVENT_CAPPED;
+	}
+	/* The caller already bounded len, but the compiler drops checks it can
+	 * prove; the verifier must see this one right before the copy. */
+	copy_len = len;
+	barrier_var(copy_len);
+	if (copy_len > cap || bpf_probe_read_user(e->data, copy_len, (void *)(ec->buf + done))) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		stat_add(STAT_FAULT_EVENTS, 1);
+		stat_add(STAT_FAULT_BYTES, len);
+		return;
+	}
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
+static long emit_chunk(__u32 index, void *data)
+{
+	struct emit_ctx *ec = data;
+	__u64 done = (__u64)index * TLSDUMP_CHUNK_MAX;
+	__u64 left;
+	__u32 len;
+
+	if (done >= ec->emit_len)
+		return 1;
+	left = ec->emit_len - done;
+	len = left > TLSDUMP_CHUNK_MAX ? TLSDUMP_CHUNK_MAX : (__u32)left;
+	if (len <= 128)
+		emit_sized(ec, done, len, 128);
+	else if (len <= 512)
+		emit_sized(ec, done, len, 512);
+	else if (len <= 2048)
+		emit_sized(ec, done, len, 2048);
+	else if (len <= 8192)
+		emit_sized(ec, done, len, 8192);
+	else
+		emit_sized(ec, done, len, TLSDUMP_CHUNK_MAX);
+	return 0;
+}
+
+static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind kind, void *ssl,
+				      const void *buf, void *len_ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
+	struct active_call call = {};
+
+	if (cur && sp < cur->sp) {
+		/* Called from inside a probed call: the outermost call reports. */
+		cur->depth++;
+		return 0;
+	}
+	if (!process_selected(id >> 32))
+		return 0;
+	call.ssl = (__u64)ssl;
+	call.buf = (__u64)buf;
+	call.len_ptr = (__u64)len_ptr;
+	call.sp = sp;
+	call.kind = kind;
+	call.depth = 1;
+	call.cookie = bpf_get_attach_cookie(ctx);
+	call.fd = -1;
+	bpf_map_update_elem(&active_calls, &id, &call, BPF_ANY);
+	return 0;
+}
+
+/* Returns the bytes a finished call transferred, or 0 when it failed or moved nothing. */
+static __always_inline __u64 call_result(struct pt_regs *ctx, struct active_call *call)
+{
+	int rc = (int)PT_REGS_RC(ctx);
+	__u64 n = 0;
+
+	switch (call->kind) {
+	case TLS_CALL_READ:
+	case TLS_CALL_WRITE:
+		return rc > 0 ? (__u64)rc : 0;
+	default:
+		if (rc != 1 || !call->len_ptr)
+			return 0;
+		bpf_probe_read_user(&n, sizeof(n), (void *)call->len_ptr);
+		return n;
+	}
+}
+
+static __always_inline int exit_call(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, zero = 0;
+	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
+	struct active_call call;
+	struct tls_data_event *tmpl;
+	struct conn_state *cs;
+	struct emit_ctx ec = {};
+	__u64 n;
+	__u8 dir;
+
+	if (!cur)
+		return 0;
+	if (cur->depth > 1) {
+		cur->depth--;
+		return 0;
+	}
+	call = *cur;
+	bpf_map_delete_elem(&active_calls, &id);
+
+	n = call_result(ctx, &call);
+	/* Even a failed call (WANT_READ) taught us its socket: remember the connection. */
+	cs = resolve_conn(tgid, &call);
+	if (!n || !cs)
+		return 0;
+	tmpl = bpf_map_lookup_elem(&event_template, &zero);
+	if (!tmpl)
+		return 0;
+
+	dir = (call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX) ? 0 : 1;
+	tmpl->ts_ns = bpf_ktime_get_ns();
+	tmpl->conn_id = cs->conn_id;
+	tmpl->stream_offset = cs->offset[dir & 1];
+	tmpl->call_len = n;
+	tmpl->cgroup_id = bpf_get_current_cgroup_id();
+	tmpl->pid = tgid;
+	tmpl->tid = (__u32)id;
+	tmpl->lib_cookie = call.cookie;
+	tmpl->direction = dir;
+	tmpl->role = cs->role;
+	tmpl->family = cs->family;
+	tmpl->local_port = cs->local_port;
+	tmpl->remote_port = cs->remote_port;
+	__builtin_memcpy(tmpl->local_addr, cs->local_addr, 16);
+	__builtin_memcpy(tmpl->remote_addr, cs->remote_addr, 16);
+	bpf_get_current_comm(tmpl->comm, sizeof(tmpl->comm));
+	/* The offset moves by the whole call even if some of it is capped or lost,
+	 * so user space sees exactly how many bytes are missing. */
+	cs->offset[dir & 1] += n;
+
+	ec.buf = call.buf;
+	ec.emit_len = n;
+	if (max_bytes_per_call && n > max_bytes_per_call) {
+		ec.emit_len = max_bytes_per_call;
+		ec.capped = true;
+	}
+	bpf_loop((ec.emit_len + TLSDUMP_CHUNK_MAX - 1) / TLSDUMP_CHUNK_MAX, emit_chunk, &ec, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+{
+	return enter_call(ctx, TLS_CALL_READ, ssl, buf, NULL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	return enter_call(ctx, TLS_CALL_WRITE, ssl, buf, NULL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return enter_call(ctx, TLS_CALL_READ_EX, ssl, buf, readbytes);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return enter_call(ctx, TLS_CALL_WRITE_EX, ssl, buf, written);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex2_enter, void *ssl, const void *buf, size_t num, __u64 flags,
+	       size_t *written)
+{
+	return enter_call(ctx, TLS_CALL_WRITE_EX2, ssl, buf, written);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_call_exit)
+{
+	return exit_call(ctx);
+}
+
+/* void SSL_free(SSL *ssl): the TLS object is gone, and so is its connection. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_free_enter, void *ssl)
+{
+	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ssl = (__u64)ssl };
+
+	bpf_map_delete_elem(&ssl_conns, &key);
+	return 0;
+}
+
+/* void _dl_debug_state(void): the dynamic linker changed the link map (startup, dlopen). */
+SEC("uprobe")
+int BPF_KPROBE(dl_debug_state_enter)
+{
+	emit_ctl(CTL_EVENT_LIBS_CHANGED, bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+/* Any socket syscall made inside a TLS call names the call's socket. */
+static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct active_call *call = bpf_map_lookup_elem(&active_calls, &id);
+	struct sock *sk;
+	int fd;
+
+	if (!call || call->fd >= 0)
+		return 0;
+	fd = (int)ctx->args[0];
+	sk = tcp_sock_of_fd(fd);
+	if (!sk)
+		return 0;
+	call->fd = fd;
+	call->sk = (__u64)sk;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sys_enter_read(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_write")
+int sys_enter_write(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_readv")
+int sys_enter_readv(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sys_enter_writev(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+
+/* close(fd) ends the connection of the TLS object that used fd. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct fd_key fk = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)ctx->args[0] };
+	__u64 *ssl = bpf_map_lookup_elem(&fd_ssl, &fk);
+	struct conn_key key = { .tgid = fk.tgid };
+
+	if (!ssl)
+		return 0;
+	key.ssl = *ssl;
+	bpf_map_delete_elem(&ssl_conns, &key);
+	bpf_map_delete_elem(&fd_ssl, &fk);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk;
+	__u8 role;
+
+	if (newstate == TCP_SYN_SENT)
+		role = 1; /* connect(): client */
+	else if (newstate == TCP_SYN_RECV)
+		role = 2; /* accepted: server */
+	else if (newstate == TCP_CLOSE) {
+		bpf_map_delete_elem(&sock_roles, &key);
+		return 0;
+	} else
+		return 0;
+	bpf_map_update_elem(&sock_roles, &key, &role, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int sched_process_exec(void *ctx)
+{
+	emit_ctl(CTL_EVENT_EXEC, bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int sched_process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if ((__u32)id == (id >> 32))
+		emit_ctl(CTL_EVENT_EXIT, id >> 32);
+	bpf_map_delete_elem(&active_calls, &id);
+	return 0;
+}

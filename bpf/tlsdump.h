@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The contract between the probes (tlsdump.bpf.c) and user space: the events
+ * they emit through the ring buffers and the tunables set before load.
+ * Fixed-width types only, no pointers; variable payload last.
+ */
+#ifndef TLSDUMP_BPF_H
+#define TLSDUMP_BPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* user space; the BPF side has vmlinux.h */
+#endif
+
+#define TLSDUMP_TASK_COMM_LEN 16
+
+/* A TLS call's plaintext is cut into chunks of at most this many bytes. */
+#define TLSDUMP_CHUNK_MAX 32768
+
+/* Kind of TLS call, one per probed function signature. */
+enum tls_call_kind {
+	TLS_CALL_READ = 0,	  /* int SSL_read(SSL *, void *, int) */
+	TLS_CALL_WRITE = 1,	  /* int SSL_write(SSL *, const void *, int) */
+	TLS_CALL_READ_EX = 2,	  /* int SSL_read_ex(SSL *, void *, size_t, size_t *readbytes) */
+	TLS_CALL_WRITE_EX = 3,	  /* int SSL_write_ex(SSL *, const void *, size_t, size_t *written) */
+	TLS_CALL_WRITE_EX2 = 4,	  /* int SSL_write_ex2(SSL *, const void *, size_t, uint64_t, size_t *) */
+};
+
+enum tls_event_flag {
+	TLS_EVENT_CALL_START = 0x01, /* first chunk of the call */
+	TLS_EVENT_CALL_END = 0x02,   /* last chunk of the call */
+	TLS_EVENT_CAPPED = 0x04,     /* max_bytes_per_call cut the call after this chunk */
+	TLS_EVENT_ROLE_GUESSED = 0x08,
+};
+
+/*
+ * One chunk of plaintext from one TLS call. The ring buffer record is
+ * sizeof(struct tls_data_event) + a size class >= len; data[] holds len bytes.
+ */
+struct tls_data_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC at the call's return */
+	__u64 conn_id;		/* unique per (process, TLS object, socket) in this capture */
+	__u64 stream_offset;	/* offset of data[0] in this direction of the connection */
+	__u64 call_len;		/* bytes the call transferred in total */
+	__u64 cgroup_id;	/* cgroup v2 id of the process */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 len;		/* bytes in data[] */
+	__u32 lib_cookie;	/* index of the probed library in user space's table */
+	__u8 direction;		/* 0 read, 1 write (record.h's enum tlsdump_direction) */
+	__u8 role;		/* 0 unknown, 1 client, 2 server */
+	__u8 family;		/* AF_INET, AF_INET6, or 0 when the socket is unknown */
+	__u8 flags;		/* enum tls_event_flag */
+	__u16 local_port;	/* host byte order */
+	__u16 remote_port;	/* host byte order */
+	__u8 local_addr[16];	/* IPv4 in the first 4 bytes */
+	__u8 remote_addr[16];
+	char comm[TLSDUMP_TASK_COMM_LEN];
+	__u8 data[];
+};
+
+enum ctl_event_type {
+	CTL_EVENT_EXEC = 1,	/* a process called execve: look for TLS libraries */
+	CTL_EVENT_LIBS_CHANGED = 2, /* the dynamic linker changed a link map (dlopen) */
+	CTL_EVENT_EXIT = 3,	/* a process (thread group) exited */
+};
+
+/* Control events: small, on their own ring so data pressure never loses them. */
+struct ctl_event {
+	__u32 type;
+	__u32 pid;
+};
+
+/* Indexes of the per-CPU counters in the "stats" map. */
+enum tlsdump_stat {
+	STAT_LOST_EVENTS = 0,	/* chunks that found the ring buffer full */
+	STAT_LOST_BYTES = 1,	/* plaintext bytes in those chunks */
+	STAT_FAULT_EVENTS = 2,	/* chunks whose user buffer could not be read */
+	STAT_FAULT_BYTES = 3,
+	STAT_CTL_LOST = 4,	/* control events lost */
+	STAT_MAX = 5,
+};
+
+#endif /* TLSDUMP_BPF_H */

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "capture.h"
+
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pcapng.h"
+#include "probes.h"
+#include "procinfo.h"
+#include "record.h"
+#include "targets.h"
+#include "tlsdump.h"
+
+#define POLL_TIMEOUT_MS 100
+/* Keep an exited process's metadata this long: its last frames may still be queued. */
+#define PROCINFO_GRACE_NS (10ULL * 1000000000ULL)
+#define COMMENT_MAX 4608
+
+/* What user space tracks per connection: expected offsets and the resolved role. */
+struct conn_track {
+	uint64_t next_offset[2];
+	uint8_t role;
+};
+
+struct capture {
+	const struct tlsdump_options *opts;
+	enum record_label label;
+	FILE *out;
+	struct pcapng_writer *writer;
+	int plaintext_if;
+	struct probes *probes;
+	struct target_registry *targets;
+	struct procinfo_cache *procs;
+	GHashTable *conns; /* conn_id -> struct conn_track * */
+	uint64_t mono_to_real_ns;
+	uint64_t start_real_ns;
+	uint64_t frames;
+	uint64_t bytes;
+	uint64_t gap_bytes;
+	int write_error;
+	uint8_t *encode_buf;
+	size_t encode_buf_len;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int sig)
+{
+	stop_requested = 1;
+}
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = request_stop };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed fifo or pipe must be an EPIPE we can handle, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct conn_track *conn_track_get(struct capture *cap, uint64_t conn_id)
+{
+	struct conn_track *ct = g_hash_table_lookup(cap->conns, GSIZE_TO_POINTER(conn_id));
+
+	if (!ct) {
+		ct = g_new0(struct conn_track, 1);
+		g_hash_table_insert(cap->conns, GSIZE_TO_POINTER(conn_id), ct);
+	}
+	return ct;
+}
+
+/*
+ * The kernel knows the role only for connections it saw being set up. For
+ * older ones, a local port that has a listener means we are the server.
+ */
+static uint8_t resolve_role(struct capture *cap, const struct tls_data_event *e,
+			    struct conn_track *ct)
+{
+	int listening;
+
+	if (e->role)
+		ct->role = e->role;
+	if (ct->role || !e->family)
+		return ct->role;
+	listening = proc_tcp_port_listening(e->pid, e->local_port);
+	if (listening >= 0)
+		ct->role = listening ? TLSDUMP_ROLE_SERVER : TLSDUMP_ROLE_CLIENT;
+	return ct->role;
+}
+
+/* Fills the record's tuple, turning IPv4-mapped IPv6 addresses back into IPv4. */
+static void set_tuple(struct tlsdump_record *rec, const struct tls_data_event *e)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	rec->family = e->family;
+	rec->local_port = e->local_port;
+	rec->remote_port = e->remote_port;
+	if (e->family == AF_INET6 && !memcmp(e->local_addr, v4mapped, 12) &&
+	    !memcmp(e->remote_addr, v4mapped, 12)) {
+		rec->family = AF_INET;
+		memcpy(rec->local_addr, e->local_addr + 12, 4);
+		memcpy(rec->remote_addr, e->remote_addr + 12, 4);
+		return;
+	}
+	memcpy(rec->local_addr, e->local_addr, 16);
+	memcpy(rec->remote_addr, e->remote_addr, 16);
+}
+
+static void format_comment(struct capture *cap, const struct tls_data_event *e, char *out,
+			   size_t out_len)
+{
+	const struct procinfo *info = procinfo_get(cap->procs, e->pid);
+
+	snprintf(out, out_len, "PID: %u\nThreadId: %u\nComm: %.16s\nCmd: %.4096s\nExe: %s",
+		 e->pid, e->tid, e->comm, info->cmdline, info->exe);
+}
+
+static int on_data_event(void *ctx, void *data, size_t size)
+{
+	struct capture *cap = ctx;
+	const struct tls_data_event *e = data;
+	struct tlsdump_record rec = { 0 };
+	struct target_file *file;
+	struct conn_track *ct;
+	char comment[COMMENT_MAX];
+	const char *comments[] = { comment };
+	uint8_t dir = e->direction & 1;
+	long len;
+	int err;
+
+	if (size < sizeof(*e) || e->len > size - sizeof(*e))
+		return 0; /* cannot happen with our own probes; never trust it blindly */
+	ct = conn_track_get(cap, e->conn_id);
+	rec.direction = dir;
+	rec.role = resolve_role(cap, e, ct);
+	file = targets_get(cap->targets, e->lib_cookie);
+	rec.library = file ? file->library : TLSDUMP_LIB_UNKNOWN;
+	if (file)
+		g_strlcpy(rec.libname, file->libname, sizeof(rec.libname));
+	rec.pid = e->pid;
+	rec.tid = e->tid;
+	rec.conn_id = e->conn_id;
+	rec.stream_offset = e->stream_offset;
+	rec.call_len = e->call_len;
+	memcpy(rec.comm, e->comm, sizeof(rec.comm));
+	set_tuple(&rec, e);
+	if (e->stream_offset > ct->next_offset[dir]) {
+		rec.gap = e->stream_offset - ct->next_offset[dir];
+		rec.flags |= TLSDUMP_FLAG_GAP;
+		cap->gap_bytes += rec.gap;
+	}
+	ct->next_offset[dir] = e->stream_offset + e->len;
+	if (e->flags & TLS_EVENT_CALL_START)
+		rec.flags |= TLSDUMP_FLAG_CALL_START;
+	if (e->flags & TLS_EVENT_CALL_END)
+		rec.flags |= TLSDUMP_FLAG_CALL_END;
+	if (e->flags & TLS_EVENT_CAPPED)
+		rec.flags |= TLSDUMP_FLAG_CAPPED;
+	rec.payload = e->data;
+	rec.payload_len = e->len;
+
+	len = record_encode(&rec, cap->label, cap->encode_buf, cap->encode_buf_len);
+	if (len < 0) {
+		log_warn("cannot encode a frame of %u bytes: %s", e->len, strerror((int)-len));
+		return 0;
+	}
+	format_comment(cap, e, comment, sizeof(comment));
+	err = pcapng_write_packet(cap->writer, cap->plaintext_if, e->ts_ns + cap->mono_to_real_ns,
+				  cap->encode_buf, (uint32_t)len,
+				  dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
+				  comments, 1);
+	if (err) {
+		cap->write_error = err;
+		return err; /* stops ring_buffer__consume(): the output is gone */
+	}
+	cap->frames++;
+	cap->bytes += e->len;
+	return 0;
+}
+
+static void attach_found_file(struct target_file *file, void *ctx)
+{
+	struct capture *cap = ctx;
+
+	probes_attach_file(cap->probes, file);
+}
+
+static int on_ctl_event(void *ctx, void *data, size_t size)
+{
+	struct capture *cap = ctx;
+	const struct ctl_event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	switch (e->type) {
+	case CTL_EVENT_EXEC:
+		procinfo_refresh(cap->procs, e->pid);
+		targets_scan_pid(cap->targets, e->pid, attach_found_file, cap);
+		break;
+	case CTL_EVENT_LIBS_CHANGED:
+		targets_scan_pid(cap->targets, e->pid, attach_found_file, cap);
+		break;
+	case CTL_EVENT_EXIT:
+		procinfo_exited(cap->procs, e->pid, clock_ns(CLOCK_MONOTONIC));
+		break;
+	}
+	return 0;
+}
+
+static int open_output(struct capture *cap)
+{
+	const char *path = cap->opts->output;
+
+	if (!strcmp(path, "-")) {
+		cap->out = stdout;
+	} else {
+		cap->out = fopen(path, "wb");
+		if (!cap->out) {
+			int err = -errno;
+
+			log_fatal("cannot open %s %s: %s", cap->opts->extcap ? "fifo" : "output file",
+				  path, strerror(-err));
+			return err;
+		}
+	}
+	setvbuf(cap->out, NULL, _IOFBF, 1 << 20);
+	cap->writer = pcapng_open(cap->out, "tlsdump " TLSDUMP_VERSION);
+	if (!cap->writer)
+		return -errno;
+	cap->plaintext_if = pcapng_add_interface(cap->writer, LINKTYPE_WIRESHARK_UPPER_PDU,
+						 "tlsdump", "TLS plaintext (eBPF uprobes)", 262144);
+	if (cap->plaintext_if < 0)
+		return cap->plaintext_if;
+	/* Let the reader see the headers at once, even before the first frame. */
+	return pcapng_flush(cap->writer);
+}
+
+static void write_statistics(struct capture *cap, const uint64_t stats[STAT_MAX])
+{
+	struct pcapng_stats isb = {
+		.start_ns = cap->start_real_ns,
+		.end_ns = clock_ns(CLOCK_REALTIME),
+		.received = cap->frames,
+		.dropped = stats[STAT_LOST_EVENTS] + stats[STAT_FAULT_EVENTS],
+	};
+	char comment[256];
+
+	snprintf(comment, sizeof(comment),
+		 "Plaintext frames: %llu (%llu bytes)\nLost in ring buffer: %llu frames "
+		 "(%llu bytes)\nUnreadable user buffers: %llu frames (%llu bytes)\n"
+		 "Bytes missing before frames (gaps): %llu",
+		 (unsigned long long)cap->frames, (unsigned long long)cap->bytes,
+		 (unsigned long long)stats[STAT_LOST_EVENTS],
+		 (unsigned long long)stats[STAT_LOST_BYTES],
+		 (unsigned long long)stats[STAT_FAULT_EVENTS],
+		 (unsigned long long)stats[STAT_FAULT_BYTES], (unsigned long long)cap->gap_bytes);
+	isb.comment = comment;
+	if (!cap->write_error)
+		pcapng_write_stats(cap->writer, cap->plaintext_if, &isb);
+}
+
+static void report_summary(struct capture *cap, const uint64_t stats[STAT_MAX])
+{
+	uint64_t lost = stats[STAT_LOST_EVENTS] + stats[STAT_FAULT_EVENTS];
+	uint64_t lost_bytes = stats[STAT_LOST_BYTES] + stats[STAT_FAULT_BYTES];
+	char line[256];
+
+	snprintf(line, sizeof(line),
+		 "%llu frames (%llu bytes) captured, %llu frames (%llu bytes) lost",
+		 (unsigned long long)cap->frames, (unsigned long long)cap->bytes,
+		 (unsigned long long)lost, (unsigned long long)lost_bytes);
+	log_info("%s", line);
+	/* Wireshark shows extcap stderr as an error: there, speak only of losses. */
+	if (!cap->opts->extcap || lost)
+		fprintf(stderr, "tlsdump: %s\n", line);
+}
+
+static int poll_loop(struct capture *cap, struct ring_buffer *rb)
+{
+	uint64_t deadline = 0;
+	int err = 0;
+
+	if (cap->opts->duration_s > 0)
+		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)(cap->opts->duration_s * 1e9);
+	while (!stop_requested && !cap->write_error) {
+		err = ring_buffer__poll(rb, POLL_TIMEOUT_MS);
+		if (err == -EINTR)
+			err = 0;
+		/* Probes do not wake us for every event: drain what is there. */
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
+		if (err < 0 && !cap->write_error) {
+			log_fatal("reading the ring buffer failed: %s", strerror(-err));
+			return err;
+		}
+		if (!cap->write_error)
+			cap->write_error = pcapng_flush(cap->writer);
+		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
+		procinfo_expire(cap->procs, clock_ns(CLOCK_MONOTONIC), PROCINFO_GRACE_NS);
+	}
+	return 0;
+}
+
+/* Returns 0 when every pid given with -p exists, else -ESRCH after a fatal line. */
+static int check_pids(const struct tlsdump_options *opts)
+{
+	for (size_t i = 0; i < opts->n_pids; i++) {
+		if (kill(opts->pids[i], 0) && errno == ESRCH) {
+			log_fatal("no process with pid %d", opts->pids[i]);
+			return -ESRCH;
+		}
+	}
+	return 0;
+}
+
+static int start_probes(struct capture *cap)
+{
+	int err = check_pids(cap->opts);
+
+	if (err)
+		return err;
+	err = probes_load(cap->opts, &cap->probes);
+
+	if (err)
+		return err;
+	err = probes_attach_kernel(cap->probes);
+	if (err)
+		return err;
+	targets_scan_all(cap->targets, attach_found_file, cap);
+	return 0;
+}
+
+static void capture_free(struct capture *cap)
+{
+	probes_destroy(cap->probes);
+	pcapng_close(cap->writer);
+	if (cap->out && cap->out != stdout)
+		fclose(cap->out);
+	else if (cap->out)
+		fflush(cap->out);
+	targets_free(cap->targets);
+	procinfo_cache_free(cap->procs);
+	if (cap->conns)
+		g_hash_table_destroy(cap->conns);
+	g_free(cap->encode_buf);
+}
+
+static void capture_init(struct capture *cap, const struct tlsdump_options *opts)
+{
+	memset(cap, 0, sizeof(*cap));
+	cap->opts = opts;
+	cap->label = opts->label_http ? RECORD_LABEL_HTTP : RECORD_LABEL_TLSDUMP;
+	cap->targets = targets_new();
+	cap->procs = procinfo_cache_new();
+	cap->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	cap->encode_buf_len = TLSDUMP_MAX_FRAME_PAYLOAD + 1024;
+	cap->encode_buf = g_malloc(cap->encode_buf_len);
+	cap->mono_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	cap->start_real_ns = clock_ns(CLOCK_REALTIME);
+}
+
+int capture_run(const struct tlsdump_options *opts)
+{
+	struct ring_buffer *rb = NULL;
+	uint64_t stats[STAT_MAX] = { 0 };
+	struct capture cap;
+	int err;
+
+	capture_init(&cap, opts);
+	install_signal_handlers();
+	/* Probes first: a capture that cannot work should fail before the fifo is opened. */
+	err = start_probes(&cap);
+	if (err)
+		goto cleanup;
+	err = open_output(&cap);
+	if (err) {
+		if (err == -EPIPE)
+			err = 0; /* the reader left before we started: a normal stop */
+		goto cleanup;
+	}
+	rb = ring_buffer__new(probes_ring_fd(cap.probes, true), on_ctl_event, &cap, NULL);
+	if (!rb || ring_buffer__add(rb, probes_ring_fd(cap.probes, false), on_data_event, &cap)) {
+		err = -errno;
+		log_fatal("cannot set up the ring buffer reader: %s", strerror(-err));
+		goto cleanup;
+	}
+	log_info("capturing (%u target files)", targets_count(cap.targets));
+	err = poll_loop(&cap, rb);
+
+	/* Stop the sources, then take what they left in the rings. */
+	probes_detach(cap.probes);
+	if (!cap.write_error)
+		ring_buffer__consume(rb);
+	probes_read_stats(cap.probes, stats);
+	write_statistics(&cap, stats);
+	if (!cap.write_error)
+		cap.write_error = pcapng_flush(cap.writer);
+	report_summary(&cap, stats);
+	if (cap.write_error && cap.write_error != -EPIPE && !err) {
+		log_fatal("cannot write %s: %s", opts->output, strerror(-cap.write_error));
+		err = cap.write_error;
+	}
+cleanup:
+	ring_buffer__free(rb);
+	capture_free(&cap);
+	return err;
+}
+
+int capture_list_targets(const struct tlsdump_options *opts)
+{
+	struct capture cap;
+	int err;
+
+	capture_init(&cap, opts);
+	err = probes_load(opts, &cap.probes);
+	if (err)
+		goto cleanup;
+	targets_scan_all(cap.targets, attach_found_file, &cap);
+	printf("%-6s %-8s %-24s %-10s %s\n", "TARGET", "PID", "LIBRARY", "VERSION", "FILE / STATUS");
+	for (uint32_t i = 0; i < targets_count(cap.targets); i++) {
+		struct target_file *f = targets_get(cap.targets, i);
+
+		printf("%-6u %-8d %-24s %-10s %s\n       %s\n", f->cookie, f->first_pid, f->name,
+		       f->version[0] ? f->version : "-", f->path, f->status);
+	}
+cleanup:
+	capture_free(&cap);
+	return err;
+}

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "probes.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elf_symbols.h"
+#include "log.h"
+#include "tlsdump.skel.h"
+
+#define DEFAULT_KERNEL_BTF "/sys/kernel/btf/vmlinux"
+#define TRACEFS "/sys/kernel/tracing"
+
+struct probes {
+	struct tlsdump_bpf *skel;
+	GPtrArray *links; /* struct bpf_link *, destroyed on detach */
+};
+
+/* One probed function: its entry program and whether its return is probed too. */
+struct probe_spec {
+	enum target_kind kind;
+	const char *symbol;
+	size_t entry_prog_offset; /* offsetof(struct tlsdump_bpf, progs.X) */
+	bool probe_return;
+};
+
+#define PROG(name) offsetof(struct tlsdump_bpf, progs.name)
+
+static const struct probe_spec probe_specs[] = {
+	{ TARGET_TLS_LIBRARY, "SSL_read", PROG(ssl_read_enter), true },
+	{ TARGET_TLS_LIBRARY, "SSL_write", PROG(ssl_write_enter), true },
+	{ TARGET_TLS_LIBRARY, "SSL_read_ex", PROG(ssl_read_ex_enter), true },
+	{ TARGET_TLS_LIBRARY, "SSL_write_ex", PROG(ssl_write_ex_enter), true },
+	{ TARGET_TLS_LIBRARY, "SSL_write_ex2", PROG(ssl_write_ex2_enter), true },
+	{ TARGET_TLS_LIBRARY, "SSL_free", PROG(ssl_free_enter), false },
+	{ TARGET_DYNAMIC_LINKER, "_dl_debug_state", PROG(dl_debug_state_enter), false },
+};
+
+static struct bpf_program *spec_program(struct probes *p, const struct probe_spec *spec)
+{
+	return *(struct bpf_program **)((char *)p->skel + spec->entry_prog_offset);
+}
+
+/* libbpf's own messages are diagnostics: they go to the log, never to stderr. */
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum log_level our_level = level == LIBBPF_WARN ? LOG_LEVEL_WARNING : LOG_LEVEL_DEBUG;
+	char *text = g_strdup_vprintf(fmt, ap);
+	char **lines = g_strsplit(text, "\n", -1);
+
+	/* The verifier log arrives as one multi-line message. */
+	for (char **line = lines; *line; line++)
+		if (**line)
+			log_msg(our_level, "libbpf: %s", *line);
+	g_strfreev(lines);
+	g_free(text);
+	return 0;
+}
+
+static int ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (!stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL))
+		return -errno;
+	log_info("mounted tracefs on " TRACEFS);
+	return 0;
+}
+
+static void set_tunables(struct tlsdump_bpf *skel, const struct tlsdump_options *opts)
+{
+	uint64_t ring_bytes = 1 << 20;
+
+	/* The kernel wants a power of two: round the requested size up. */
+	while (ring_bytes < ((uint64_t)opts->ring_buffer_mb << 20))
+		ring_bytes <<= 1;
+
+	skel->rodata->filter_pids = opts->n_pids > 0;
+	skel->rodata->filter_comm = opts->comm[0] != '\0';
+	memcpy((char *)skel->rodata->target_comm, opts->comm, sizeof(opts->comm));
+	skel->rodata->max_bytes_per_call = opts->max_bytes_per_call;
+	/* Wake the consumer once an eighth of the ring is filled, at most every MiB. */
+	skel->rodata->wakeup_bytes = ring_bytes / 8 < (1 << 20) ? ring_bytes / 8 : (1 << 20);
+	bpf_map__set_max_entries(skel->maps.events, (uint32_t)ring_bytes);
+}
+
+static int fill_target_pids(struct tlsdump_bpf *skel, const struct tlsdump_options *opts)
+{
+	int fd = bpf_map__fd(skel->maps.target_pids);
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < opts->n_pids; i++) {
+		uint32_t pid = opts->pids[i];
+
+		if (bpf_map_update_elem(fd, &pid, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int probes_load(const struct tlsdump_options *opts, struct probes **out)
+{
+	const char *btf = opts->btf_path ? opts->btf_path : DEFAULT_KERNEL_BTF;
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	struct probes *p;
+	int err;
+
+	libbpf_set_print(libbpf_to_log);
+	if (geteuid() != 0) {
+		log_fatal("missing privileges: eBPF capture needs root (CAP_BPF, CAP_PERFMON and "
+			  "CAP_SYS_ADMIN)");
+		return -EPERM;
+	}
+	if (access(btf, R_OK)) {
+		err = -errno;
+		log_fatal("no BTF: cannot read kernel type information %s: %s (a kernel built "
+			  "with CONFIG_DEBUG_INFO_BTF is needed, or --btf FILE)",
+			  btf, strerror(-err));
+		return err;
+	}
+	if (opts->btf_path)
+		open_opts.btf_custom_path = opts->btf_path;
+
+	p = g_new0(struct probes, 1);
+	p->links = g_ptr_array_new();
+	p->skel = tlsdump_bpf__open_opts(&open_opts);
+	if (!p->skel) {
+		err = -errno;
+		log_fatal("cannot open BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	set_tunables(p->skel, opts);
+	err = tlsdump_bpf__load(p->skel);
+	if (err) {
+		log_fatal("cannot load BPF programs: %s%s", strerror(-err),
+			  err == -EPERM ? " (missing privileges?)" :
+			  opts->btf_path ? " (is --btf a valid BTF file for this kernel?)" : "");
+		goto fail;
+	}
+	err = fill_target_pids(p->skel, opts);
+	if (err) {
+		log_fatal("cannot set target pids: %s", strerror(-err));
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	probes_destroy(p);
+	return err;
+}
+
+int probes_attach_kernel(struct probes *p)
+{
+	struct bpf_program *progs[] = {
+		p->skel->progs.sys_enter_read,	   p->skel->progs.sys_enter_write,
+		p->skel->progs.sys_enter_readv,	   p->skel->progs.sys_enter_writev,
+		p->skel->progs.sys_enter_recvfrom, p->skel->progs.sys_enter_sendto,
+		p->skel->progs.sys_enter_recvmsg,  p->skel->progs.sys_enter_sendmsg,
+		p->skel->progs.sys_enter_close,	   p->skel->progs.inet_sock_set_state,
+		p->skel->progs.sched_process_exec, p->skel->progs.sched_process_exit,
+	};
+	int err = ensure_tracefs();
+
+	if (err) {
+		log_fatal("tracefs is not mounted and mounting it on " TRACEFS " failed: %s",
+			  strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(progs); i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i]);
+
+		if (!link) {
+			err = -errno;
+			log_fatal("cannot attach %s: %s", bpf_program__section_name(progs[i]),
+				  strerror(-err));
+			return err;
+		}
+		g_ptr_array_add(p->links, link);
+	}
+	return 0;
+}
+
+int probes_attach_file(struct probes *p, struct target_file *file)
+{
+	struct elf_symbol_query queries[G_N_ELEMENTS(probe_specs)];
+	size_t n = 0, i;
+	int found, attached = 0, err = 0;
+	GString *hooked = g_string_new(NULL);
+
+	for (i = 0; i < G_N_ELEMENTS(probe_specs); i++)
+		if (probe_specs[i].kind == file->kind)
+			queries[n++].name = probe_specs[i].symbol;
+	found = elf_find_functions(file->path, queries, n);
+	if (found <= 0) {
+		err = found < 0 ? found : -ENOENT;
+		snprintf(file->status, sizeof(file->status), "skipped: %s",
+			 found == -ENOEXEC ? "not a valid ELF file" :
+			 found < 0	   ? strerror(-found) :
+					     "none of the probed functions is defined");
+		goto out;
+	}
+	for (i = 0, n = 0; i < G_N_ELEMENTS(probe_specs); i++) {
+		const struct probe_spec *spec = &probe_specs[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = file->cookie);
+		struct bpf_link *entry, *ret = NULL;
+
+		if (spec->kind != file->kind)
+			continue;
+		if (!queries[n++].file_offset)
+			continue;
+		entry = bpf_program__attach_uprobe_opts(spec_program(p, spec), -1, file->path,
+							queries[n - 1].file_offset, &uopts);
+		if (entry && spec->probe_return) {
+			uopts.retprobe = true;
+			ret = bpf_program__attach_uprobe_opts(p->skel->progs.ssl_call_exit, -1,
+							      file->path,
+							      queries[n - 1].file_offset, &uopts);
+			if (!ret) {
+				err = -errno;
+				bpf_link__destroy(entry);
+				entry = NULL;
+			}
+		}
+		if (!entry) {
+			err = err ? err : -errno;
+			log_warn("cannot attach %s in %s: %s", spec->symbol, file->path,
+				 strerror(-err));
+			continue;
+		}
+		g_ptr_array_add(p->links, entry);
+		if (ret)
+			g_ptr_array_add(p->links, ret);
+		g_string_append_printf(hooked, "%s%s", attached ? "," : "", spec->symbol);
+		attached++;
+	}
+	if (attached)
+		snprintf(file->status, sizeof(file->status), "hooked %s", hooked->str);
+	else
+		snprintf(file->status, sizeof(file->status), "skipped: attach failed: %s",
+			 strerror(-err));
+out:
+	file->probes_attached = attached;
+	file->attach_error = attached ? 0 : err;
+	log_info("target %u %s: %s", file->cookie, file->path, file->status);
+	g_string_free(hooked, TRUE);
+	return attached ? attached : err;
+}
+
+void probes_detach(struct probes *p)
+{
+	for (guint i = 0; i < p->links->len; i++)
+		bpf_link__destroy(g_ptr_array_index(p->links, i));
+	g_ptr_array_set_size(p->links, 0);
+}
+
+int probes_ring_fd(struct probes *p, bool ctl)
+{
+	return bpf_map__fd(ctl ? p->skel->maps.ctl_events : p->skel->maps.events);
+}
+
+void probes_read_stats(struct probes *p, uint64_t out[STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(p->skel->maps.stats);
+	uint64_t *values;
+
+	memset(out, 0, sizeof(uint64_t) * STAT_MAX);
+	if (ncpu <= 0)
+		return;
+	values = g_new0(uint64_t, ncpu);
+	for (uint32_t key = 0; key < STAT_MAX; key++) {
+		if (bpf_map_lookup_elem(fd, &key, values))
+			continue;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[key] += values[cpu];
+	}
+	g_free(values);
+}
+
+void probes_destroy(struct probes *p)
+{
+	if (!p)
+		return;
+	if (p->links) {
+		probes_detach(p);
+		g_ptr_array_free(p->links, TRUE);
+	}
+	tlsdump_bpf__destroy(p->skel);
+	g_free(p);
+}
