@@ -51,6 +51,7 @@ struct capture {
 };
 
 static volatile sig_atomic_t stop_requested;
+static char output_buffer[1 << 20];
 
 static void request_stop(int sig)
 {
@@ -242,7 +243,8 @@ static int open_output(struct capture *cap)
 			return err;
 		}
 	}
-	setvbuf(cap->out, NULL, _IOFBF, 1 << 20);
+	/* glibc ignores a size without a buffer: give it one that outlives the stream. */
+	setvbuf(cap->out, output_buffer, _IOFBF, sizeof(output_buffer));
 	cap->writer = pcapng_open(cap->out, "tlsdump " TLSDUMP_VERSION);
 	if (!cap->writer)
 		return -errno;

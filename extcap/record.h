@@ -118,8 +118,10 @@ size_t record_encoded_size(const struct tlsdump_record *rec, enum record_label l
 
 /*
  * Serialises @rec (Exported PDU tags, tlsdump header unless @label is HTTP,
- * payload) into @out of @out_len bytes. Returns the bytes written, or -ENOSPC
- * when @out is too small.
+ * payload) into @out of @out_len bytes. Returns the bytes written, -ENOSPC
+ * when @out is too small, or -EINVAL for a payload over
+ * TLSDUMP_MAX_FRAME_PAYLOAD, a direction other than read/write or an unknown
+ * label. A family other than AF_INET/AF_INET6 is written as "no tuple".
  */
 long record_encode(const struct tlsdump_record *rec, enum record_label label, uint8_t *out,
 		   size_t out_len);
