@@ -45,6 +45,7 @@ struct active_call {
 	__u64 len_ptr;	/* size_t * of the _ex functions */
 	__u64 sp;	/* stack pointer at entry: tells nesting from a stale entry */
 	__u64 sk;	/* struct sock * of the first socket syscall in the call */
+	__u64 entry_ns;	/* when the call started */
 	__u32 kind;	/* enum tls_call_kind */
 	__u32 depth;	/* nested probed calls (SSL_write_ex -> SSL_write_ex2) */
 	__u32 cookie;
@@ -363,6 +364,7 @@ static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind ki
 	call.buf = (__u64)buf;
 	call.len_ptr = (__u64)len_ptr;
 	call.sp = sp;
+	call.entry_ns = bpf_ktime_get_ns();
 	call.kind = kind;
 	call.depth = 1;
 	call.cookie = bpf_get_attach_cookie(ctx);
@@ -420,7 +422,9 @@ static __always_inline int exit_call(struct pt_regs *ctx)
 		return 0;
 
 	dir = (call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX) ? 0 : 1;
-	tmpl->ts_ns = bpf_ktime_get_ns();
+	/* Plaintext exists before a write's records hit the wire and after a
+	 * read's arrived: stamp writes at entry and reads at return. */
+	tmpl->ts_ns = dir ? call.entry_ns : bpf_ktime_get_ns();
 	tmpl->conn_id = cs->conn_id;
 	tmpl->stream_offset = cs->offset[dir & 1];
 	tmpl->call_len = n;

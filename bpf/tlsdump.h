@@ -37,7 +37,7 @@ enum tls_event_flag {
  * sizeof(struct tls_data_event) + a size class >= len; data[] holds len bytes.
  */
 struct tls_data_event {
-	__u64 ts_ns;		/* CLOCK_MONOTONIC at the call's return */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC: a write's entry, a read's return */
 	__u64 conn_id;		/* unique per (process, TLS object, socket) in this capture */
 	__u64 stream_offset;	/* offset of data[0] in this direction of the connection */
 	__u64 call_len;		/* bytes the call transferred in total */
