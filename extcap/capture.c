@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <glib.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +297,17 @@ static void report_summary(struct capture *cap, const uint64_t stats[STAT_MAX])
 		fprintf(stderr, "tlsdump: %s\n", line);
 }
 
+/*
+ * Tells whether the reader of a pipe or fifo output went away. Without this a
+ * quiet capture would notice only at its next frame.
+ */
+static bool output_closed(struct capture *cap)
+{
+	struct pollfd pfd = { .fd = fileno(cap->out), .events = 0 };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
 static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 {
 	uint64_t deadline = 0;
@@ -318,6 +330,10 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 			cap->write_error = pcapng_flush(cap->writer);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
+		if (output_closed(cap)) {
+			log_info("the reader closed the output: stopping");
+			cap->write_error = -EPIPE;
+		}
 		procinfo_expire(cap->procs, clock_ns(CLOCK_MONOTONIC), PROCINFO_GRACE_NS);
 	}
 	return 0;
