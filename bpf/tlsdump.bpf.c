@@ -37,6 +37,8 @@ const volatile __u64 max_bytes_per_call = 0; /* 0: no cap */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
 __u64 next_conn_id = 0;
+/* Set by user space when the capture ends: probes go quiet before the final drain. */
+volatile bool capture_stopping = false;
 
 /* A TLS call in progress on a thread. */
 struct active_call {
@@ -353,6 +355,8 @@ static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind ki
 	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
 	struct active_call call = {};
 
+	if (capture_stopping)
+		return 0;
 	if (cur && sp < cur->sp) {
 		/* Called from inside a probed call: the outermost call reports. */
 		cur->depth++;
@@ -412,6 +416,8 @@ static __always_inline int exit_call(struct pt_regs *ctx)
 	call = *cur;
 	bpf_map_delete_elem(&active_calls, &id);
 
+	if (capture_stopping)
+		return 0;
 	n = call_result(ctx, &call);
 	/* Even a failed call (WANT_READ) taught us its socket: remember the connection. */
 	cs = resolve_conn(tgid, &call);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pcapng.h"
@@ -24,6 +25,8 @@
 /* Keep an exited process's metadata this long: its last frames may still be queued. */
 #define PROCINFO_GRACE_NS (10ULL * 1000000000ULL)
 #define COMMENT_MAX 4608
+/* Longest a probe handler runs after the capture is told to stop (a 16 MiB copy). */
+#define QUIESCE_WAIT_US 20000
 
 /* What user space tracks per connection: expected offsets and the resolved role. */
 struct conn_track {
@@ -368,14 +371,21 @@ static int start_probes(struct capture *cap)
 	return 0;
 }
 
-static void capture_free(struct capture *cap)
+static void close_output(struct capture *cap)
 {
-	probes_destroy(cap->probes);
 	pcapng_close(cap->writer);
+	cap->writer = NULL;
 	if (cap->out && cap->out != stdout)
 		fclose(cap->out);
 	else if (cap->out)
 		fflush(cap->out);
+	cap->out = NULL;
+}
+
+static void capture_free(struct capture *cap)
+{
+	probes_destroy(cap->probes);
+	close_output(cap);
 	targets_free(cap->targets);
 	procinfo_cache_free(cap->procs);
 	if (cap->conns)
@@ -425,8 +435,9 @@ int capture_run(const struct tlsdump_options *opts)
 	log_info("capturing (%u target files)", targets_count(cap.targets));
 	err = poll_loop(&cap, rb);
 
-	/* Stop the sources, then take what they left in the rings. */
-	probes_detach(cap.probes);
+	/* Silence the probes, let handlers in flight finish, take what they left. */
+	probes_quiesce(cap.probes);
+	usleep(QUIESCE_WAIT_US);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
 	probes_read_stats(cap.probes, stats);
@@ -438,6 +449,9 @@ int capture_run(const struct tlsdump_options *opts)
 		log_fatal("cannot write %s: %s", opts->output, strerror(-cap.write_error));
 		err = cap.write_error;
 	}
+	/* The reader gets its end of file now; detaching takes a while longer. */
+	close_output(&cap);
+	probes_detach(cap.probes);
 cleanup:
 	ring_buffer__free(rb);
 	capture_free(&cap);

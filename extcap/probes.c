@@ -254,10 +254,39 @@ out:
 	return attached ? attached : err;
 }
 
+void probes_quiesce(struct probes *p)
+{
+	p->skel->bss->capture_stopping = true;
+}
+
+#define DETACH_THREADS 16
+
+struct detach_work {
+	GPtrArray *links;
+	gint next; /* index of the next link to destroy */
+};
+
+static gpointer detach_worker(gpointer data)
+{
+	struct detach_work *work = data;
+	gint i;
+
+	while ((i = g_atomic_int_add(&work->next, 1)) < (gint)work->links->len)
+		bpf_link__destroy(g_ptr_array_index(work->links, i));
+	return NULL;
+}
+
 void probes_detach(struct probes *p)
 {
-	for (guint i = 0; i < p->links->len; i++)
-		bpf_link__destroy(g_ptr_array_index(p->links, i));
+	struct detach_work work = { .links = p->links, .next = 0 };
+	GThread *threads[DETACH_THREADS];
+	guint n = MIN(DETACH_THREADS, p->links->len);
+
+	/* Each detach waits out a grace period; in parallel they share them. */
+	for (guint t = 0; t < n; t++)
+		threads[t] = g_thread_new("detach", detach_worker, &work);
+	for (guint t = 0; t < n; t++)
+		g_thread_join(threads[t]);
 	g_ptr_array_set_size(p->links, 0);
 }
 
