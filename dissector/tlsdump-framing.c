@@ -102,6 +102,16 @@ static void begin_message(struct tlsdump_h1 *p)
 	p->switched = false;
 }
 
+/* Keeps what the caller needs to know about the message that just ended. */
+static void message_done(struct tlsdump_h1 *p)
+{
+	p->done_kind = p->kind;
+	p->done_status = p->status;
+	memcpy(p->done_method, p->method, sizeof(p->done_method));
+	p->done_switched = p->switched;
+	p->done_upgrade_h2c = p->upgrade_h2c;
+}
+
 static bool ascii_ieq(const uint8_t *a, size_t alen, const char *b)
 {
 	size_t i, blen = strlen(b);
@@ -272,7 +282,6 @@ static bool parse_chunk_size(const uint8_t *line, size_t len, uint64_t *size)
  */
 static enum tlsdump_h1_event handle_line(struct tlsdump_h1 *p, const uint8_t *line, size_t len)
 {
-	enum tlsdump_h1_event ev;
 	uint64_t size;
 
 	switch (p->state) {
@@ -280,8 +289,6 @@ static enum tlsdump_h1_event handle_line(struct tlsdump_h1 *p, const uint8_t *li
 		p->kind = tlsdump_h1_start_line(line, len, p->method, sizeof(p->method), &p->status);
 		if (p->kind != TLSDUMP_H1_REQUEST && p->kind != TLSDUMP_H1_RESPONSE)
 			return TLSDUMP_H1_EV_ERROR;
-		if (p->kind == TLSDUMP_H1_REQUEST && strcmp(p->method, "CONNECT") == 0)
-			p->answers_connect = false;
 		p->state = TLSDUMP_H1_ST_HEADERS;
 		return TLSDUMP_H1_EV_NONE;
 	case TLSDUMP_H1_ST_HEADERS:
@@ -306,8 +313,7 @@ static enum tlsdump_h1_event handle_line(struct tlsdump_h1 *p, const uint8_t *li
 	case TLSDUMP_H1_ST_TRAILERS:
 		if (len == 0)
 			return TLSDUMP_H1_EV_END;
-		ev = parse_header_line(p, line, len) ? TLSDUMP_H1_EV_NONE : TLSDUMP_H1_EV_ERROR;
-		return ev;
+		return parse_header_line(p, line, len) ? TLSDUMP_H1_EV_NONE : TLSDUMP_H1_EV_ERROR;
 	default:
 		return TLSDUMP_H1_EV_ERROR;
 	}
@@ -334,6 +340,7 @@ size_t tlsdump_h1_feed(struct tlsdump_h1 *p, const uint8_t *data, size_t len,
 					p->state = TLSDUMP_H1_ST_CHUNK_END;
 				} else {
 					*ev = TLSDUMP_H1_EV_END;
+					message_done(p);
 					begin_message(p);
 					p->answers_head = p->answers_connect = false;
 					return i;
@@ -353,30 +360,20 @@ size_t tlsdump_h1_feed(struct tlsdump_h1 *p, const uint8_t *data, size_t len,
 				n--;
 			i++;
 			p->line_len = 0;
-			{
-				bool switched;
-				unsigned kind_before = p->kind;
-
-				(void)kind_before;
-				e = handle_line(p, p->line, n);
-				switched = p->switched;
-				if (e == TLSDUMP_H1_EV_ERROR) {
-					*ev = e;
-					begin_message(p);
-					/* The offending byte is the line's first one; report the line end. */
-					return i;
-				}
+			e = handle_line(p, p->line, n);
+			if (e == TLSDUMP_H1_EV_ERROR) {
+				*ev = e;
+				begin_message(p);
+				return i;
+			}
+			if (e == TLSDUMP_H1_EV_END || e == TLSDUMP_H1_EV_UNTIL_CLOSE) {
+				*ev = e;
+				message_done(p);
 				if (e == TLSDUMP_H1_EV_END) {
-					*ev = e;
 					begin_message(p);
-					p->switched = switched;
 					p->answers_head = p->answers_connect = false;
-					return i;
 				}
-				if (e == TLSDUMP_H1_EV_UNTIL_CLOSE) {
-					*ev = e;
-					return i;
-				}
+				return i;
 			}
 			continue;
 		}

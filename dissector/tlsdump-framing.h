@@ -72,8 +72,13 @@ struct tlsdump_h1 {
 	/* Set by the caller before a response starts: what it answers. */
 	bool answers_head;
 	bool answers_connect;
-	/* Set when the message just ended hands the connection to another protocol. */
-	bool switched;
+	bool switched;		/* 101, or 2xx to CONNECT: the connection changes protocol */
+	/* The message that just ended (EV_END) or whose headers ended (EV_UNTIL_CLOSE). */
+	enum tlsdump_h1_kind done_kind;
+	unsigned done_status;
+	char done_method[24];
+	bool done_switched;
+	bool done_upgrade_h2c;
 	uint8_t line[TLSDUMP_H1_MAX_LINE];
 	size_t line_len;
 	bool line_cr;		/* last byte stored in `line` was CR */

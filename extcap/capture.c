@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "record.h"
 #include "targets.h"
 #include "tlsdump.h"
+#include "wire.h"
 
 #define POLL_TIMEOUT_MS 100
 /* Keep an exited process's metadata this long: its last frames may still be queued. */
@@ -43,6 +45,7 @@ struct capture {
 	struct probes *probes;
 	struct target_registry *targets;
 	struct procinfo_cache *procs;
+	struct wire *wire;
 	GHashTable *conns; /* conn_id -> struct conn_track * */
 	uint64_t mono_to_real_ns;
 	uint64_t start_real_ns;
@@ -130,6 +133,18 @@ static void set_tuple(struct tlsdump_record *rec, const struct tls_data_event *e
 	memcpy(rec->remote_addr, e->remote_addr, 16);
 }
 
+static void endpoints_of(const struct tlsdump_record *rec, struct tcp_endpoint *local,
+			 struct tcp_endpoint *remote)
+{
+	memset(local, 0, sizeof(*local));
+	memset(remote, 0, sizeof(*remote));
+	local->family = remote->family = (uint8_t)rec->family;
+	memcpy(local->addr, rec->local_addr, sizeof(local->addr));
+	memcpy(remote->addr, rec->remote_addr, sizeof(remote->addr));
+	local->port = rec->local_port;
+	remote->port = rec->remote_port;
+}
+
 static void format_comment(struct capture *cap, const struct tls_data_event *e, char *out,
 			   size_t out_len)
 {
@@ -147,7 +162,7 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	struct target_file *file;
 	struct conn_track *ct;
 	char comment[COMMENT_MAX];
-	const char *comments[] = { comment };
+	struct tcp_endpoint local, remote;
 	uint8_t dir = e->direction & 1;
 	long len;
 	int err;
@@ -189,10 +204,10 @@ static int on_data_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	format_comment(cap, e, comment, sizeof(comment));
-	err = pcapng_write_packet(cap->writer, cap->plaintext_if, e->ts_ns + cap->mono_to_real_ns,
-				  cap->encode_buf, (uint32_t)len,
-				  dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
-				  comments, 1);
+	endpoints_of(&rec, &local, &remote);
+	err = wire_add_plaintext(cap->wire, e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
+				 dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
+				 cap->encode_buf, (uint32_t)len, comment, &local, &remote);
 	if (err) {
 		cap->write_error = err;
 		return err; /* stops ring_buffer__consume(): the output is gone */
@@ -234,13 +249,14 @@ static int on_ctl_event(void *ctx, void *data, size_t size)
 static int open_output(struct capture *cap)
 {
 	const char *path = cap->opts->output;
+	int err;
 
 	if (!strcmp(path, "-")) {
 		cap->out = stdout;
 	} else {
 		cap->out = fopen(path, "wb");
 		if (!cap->out) {
-			int err = -errno;
+			err = -errno;
 
 			log_fatal("cannot open %s %s: %s", cap->opts->extcap ? "fifo" : "output file",
 				  path, strerror(-err));
@@ -256,6 +272,9 @@ static int open_output(struct capture *cap)
 						 "tlsdump", "TLS plaintext (eBPF uprobes)", 262144);
 	if (cap->plaintext_if < 0)
 		return cap->plaintext_if;
+	err = wire_open(cap->opts, cap->writer, &cap->wire);
+	if (err)
+		return err;
 	/* Let the reader see the headers at once, even before the first frame. */
 	return pcapng_flush(cap->writer);
 }
@@ -311,24 +330,57 @@ static bool output_closed(struct capture *cap)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
+/* One epoll set for the ring buffers and the packet sources. Returns the fd or -errno. */
+static int make_epoll(struct capture *cap, struct ring_buffer *rb)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	int fds[16], n;
+
+	if (epfd < 0)
+		return -errno;
+	fds[0] = ring_buffer__epoll_fd(rb);
+	n = 1 + wire_poll_fds(cap->wire, fds + 1, 15);
+	for (int i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+
+		if (fds[i] >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev)) {
+			int err = -errno;
+
+			close(epfd);
+			return err;
+		}
+	}
+	return epfd;
+}
+
 static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 {
+	struct epoll_event events[16];
 	uint64_t deadline = 0;
-	int err = 0;
+	int epfd, err = 0;
 
+	epfd = make_epoll(cap, rb);
+	if (epfd < 0) {
+		log_fatal("cannot set up epoll: %s", strerror(-epfd));
+		return epfd;
+	}
 	if (cap->opts->duration_s > 0)
 		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)(cap->opts->duration_s * 1e9);
 	while (!stop_requested && !cap->write_error) {
-		err = ring_buffer__poll(rb, POLL_TIMEOUT_MS);
-		if (err == -EINTR)
-			err = 0;
+		if (epoll_wait(epfd, events, 16, POLL_TIMEOUT_MS) < 0 && errno != EINTR) {
+			err = -errno;
+			log_fatal("waiting for events failed: %s", strerror(-err));
+			break;
+		}
 		/* Probes do not wake us for every event: drain what is there. */
-		if (err >= 0)
-			err = ring_buffer__consume(rb);
+		err = ring_buffer__consume(rb);
 		if (err < 0 && !cap->write_error) {
 			log_fatal("reading the ring buffer failed: %s", strerror(-err));
-			return err;
+			break;
 		}
+		err = 0;
+		if (!cap->write_error)
+			cap->write_error = wire_service(cap->wire, false);
 		if (!cap->write_error)
 			cap->write_error = pcapng_flush(cap->writer);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
@@ -339,7 +391,8 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 		}
 		procinfo_expire(cap->procs, clock_ns(CLOCK_MONOTONIC), PROCINFO_GRACE_NS);
 	}
-	return 0;
+	close(epfd);
+	return err;
 }
 
 /* Returns 0 when every pid given with -p exists, else -ESRCH after a fatal line. */
@@ -373,6 +426,8 @@ static int start_probes(struct capture *cap)
 
 static void close_output(struct capture *cap)
 {
+	wire_close(cap->wire);
+	cap->wire = NULL;
 	pcapng_close(cap->writer);
 	cap->writer = NULL;
 	if (cap->out && cap->out != stdout)
@@ -440,8 +495,12 @@ int capture_run(const struct tlsdump_options *opts)
 	usleep(QUIESCE_WAIT_US);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	if (!cap.write_error)
+		cap.write_error = wire_service(cap.wire, true);
 	probes_read_stats(cap.probes, stats);
 	write_statistics(&cap, stats);
+	if (!cap.write_error)
+		wire_write_statistics(cap.wire, cap.start_real_ns, clock_ns(CLOCK_REALTIME));
 	if (!cap.write_error)
 		cap.write_error = pcapng_flush(cap.writer);
 	report_summary(&cap, stats);

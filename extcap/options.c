@@ -62,6 +62,9 @@ enum opt_id {
 	OPT_COMM,
 	OPT_MAX_BYTES_PER_CALL,
 	OPT_LABEL_HTTP,
+	OPT_PACKETS,
+	OPT_PACKET_INTERFACES,
+	OPT_TLS_KEYLOG,
 	OPT_RING_BUFFER_MB,
 	OPT_BTF,
 	OPT_LOG_LEVEL,
@@ -128,6 +131,13 @@ static const struct opt_choice log_levels[] = {
 };
 
 /* Table order is --help order and --extcap-config numbering. */
+static const struct opt_choice packet_modes[] = {
+	{ "tls", "Connections where TLS was seen", PACKETS_TLS },
+	{ "all", "All TCP", PACKETS_ALL },
+	{ "off", "None", PACKETS_OFF },
+	{ NULL, NULL, 0 },
+};
+
 static const struct opt opt_table[OPT_COUNT] = {
 	[OPT_PID] = {
 		"pid", 'p', required_argument, SCOPE_CAPTURE, KIND_PIDS,
@@ -156,6 +166,28 @@ static const struct opt opt_table[OPT_COUNT] = {
 		.help = "label frames for the http dissector instead of tlsdump, for Wireshark "
 			"without the tlsdump plugin (no process metadata)",
 		.display = "Label frames as HTTP",
+	},
+	[OPT_PACKETS] = {
+		"packets", 0, required_argument, SCOPE_CAPTURE, KIND_SELECTOR,
+		FIELD(packets_mode), .def = "tls", .metavar = "MODE", .group = "Original packets",
+		.help = "also capture the encrypted TCP packets: tls (connections where TLS was "
+			"seen), all (all TCP) or off",
+		.display = "Original packets", .choices = packet_modes,
+	},
+	[OPT_PACKET_INTERFACES] = {
+		"packet-interfaces", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(packet_interfaces), .def = "any", .metavar = "IF[,IF...]",
+		.group = "Original packets",
+		.help = "network interfaces to capture original packets on (any: all of them)",
+		.display = "Packet interfaces",
+	},
+	[OPT_TLS_KEYLOG] = {
+		"tls-keylog", 0, required_argument, SCOPE_CAPTURE, KIND_FILE,
+		FIELD(tls_keylog), .metavar = "FILE", .group = "Original packets",
+		.help = "read TLS secrets appended to FILE (NSS key log format, e.g. the "
+			"SSLKEYLOGFILE of a program) and embed them so Wireshark decrypts the "
+			"original packets",
+		.display = "TLS key log to embed",
 	},
 	[OPT_RING_BUFFER_MB] = {
 		"ring-buffer-mb", 0, required_argument, SCOPE_CAPTURE, KIND_UNSIGNED,

@@ -26,6 +26,12 @@ enum tlsdump_mode {
 	MODE_VERSION,		  /* --version */
 };
 
+enum packets_mode {
+	PACKETS_TLS,	/* TCP connections where TLS was seen */
+	PACKETS_ALL,	/* all TCP */
+	PACKETS_OFF,
+};
+
 struct tlsdump_options {
 	enum tlsdump_mode mode;
 	bool extcap;		    /* started by Wireshark (--capture --fifo) */
@@ -42,6 +48,9 @@ struct tlsdump_options {
 	bool label_http;	    /* --label-http: dissector name "http", no tlsdump header */
 	uint32_t ring_buffer_mb;    /* --ring-buffer-mb (default 64) */
 	const char *btf_path;	    /* --btf FILE: kernel BTF instead of /sys/kernel/btf/vmlinux */
+	int packets_mode;	    /* --packets: enum packets_mode */
+	const char *packet_interfaces; /* --packet-interfaces: comma separated, "any" */
+	const char *tls_keylog;	    /* --tls-keylog FILE: NSS key log to embed */
 };
 
 /*

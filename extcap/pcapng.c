@@ -31,6 +31,8 @@
 #define ISB_ENDTIME 3
 #define ISB_IFRECV 4
 #define ISB_IFDROP 5
+#define ISB_OSDROP 7
+#define ISB_USRDELIV 8
 
 /* Option values carry a 16-bit length. */
 #define OPT_MAX_LEN 0xffffu
@@ -267,6 +269,10 @@ int pcapng_write_stats(struct pcapng_writer *w, int if_id, const struct pcapng_s
 	put_opt_ts(w, ISB_ENDTIME, stats->end_ns);
 	put_opt_u64(w, ISB_IFRECV, stats->received);
 	put_opt_u64(w, ISB_IFDROP, stats->dropped);
+	if (stats->has_os_stats) {
+		put_opt_u64(w, ISB_OSDROP, stats->os_dropped);
+		put_opt_u64(w, ISB_USRDELIV, stats->delivered);
+	}
 	put_opt_str(w, OPT_COMMENT, stats->comment);
 	put_opt_end(w);
 	return block_end(w);

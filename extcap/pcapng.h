@@ -28,6 +28,9 @@ struct pcapng_stats {
 	uint64_t end_ns;	/* isb_endtime and block timestamp */
 	uint64_t received;	/* isb_ifrecv */
 	uint64_t dropped;	/* isb_ifdrop */
+	bool has_os_stats;	/* write the two below too */
+	uint64_t os_dropped;	/* isb_osdrop: dropped by the kernel */
+	uint64_t delivered;	/* isb_usrdeliv: delivered to the file */
 	const char *comment;	/* opt_comment or NULL */
 };
 

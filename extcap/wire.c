@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "wire.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+#include <time.h>
+
+#include "keylog.h"
+#include "log.h"
+#include "merge_queue.h"
+#include "packets.h"
+
+/*
+ * How long a block waits for earlier ones: the ring buffer consumer runs at
+ * least every 100 ms and pcap hands over packets every 20 ms.
+ */
+#define MERGE_DELAY_NS (300ULL * 1000000ULL)
+/* Past this much queued data, blocks leave early rather than exhaust memory. */
+#define MERGE_MAX_BYTES (256ULL << 20)
+#define FLOW_IDLE_NS (120ULL * 1000000000ULL)
+#define DLT_RAW_LINUX 12
+#define LINKTYPE_RAW 101
+
+struct wire_source_counts {
+	uint64_t written;
+	uint64_t filtered; /* packets of connections where no TLS was seen */
+};
+
+struct wire {
+	struct pcapng_writer *w;
+	bool all_tcp;
+	struct packet_sources *sources; /* NULL when --packets off */
+	int first_if;			/* pcapng interface id of source 0 */
+	struct wire_source_counts *counts;
+	struct flow_table *flows;
+	struct keylog *keylog;
+	struct merge_queue *queue;
+	uint64_t queued_bytes;
+	uint64_t last_expire_ns;
+};
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int wire_open(const struct tlsdump_options *opts, struct pcapng_writer *w, struct wire **out)
+{
+	struct wire *wire = g_new0(struct wire, 1);
+	int err;
+
+	wire->w = w;
+	wire->all_tcp = opts->packets_mode == PACKETS_ALL;
+	wire->flows = flow_table_new();
+	wire->keylog = keylog_new(opts->tls_keylog);
+	wire->queue = merge_queue_new();
+	if (opts->packets_mode != PACKETS_OFF) {
+		err = packet_sources_open(opts->packet_interfaces, opts->capture_filter,
+					  &wire->sources);
+		if (err)
+			goto fail;
+		wire->counts = g_new0(struct wire_source_counts,
+				      packet_sources_count(wire->sources));
+		for (int i = 0; i < packet_sources_count(wire->sources); i++) {
+			struct packet_source_info info = packet_sources_info(wire->sources, i);
+			char *desc = g_strdup_printf("Original packets on %s (libpcap)", info.name);
+			int linktype = info.linktype == DLT_RAW_LINUX ? LINKTYPE_RAW : info.linktype;
+			int id = pcapng_add_interface(w, (uint16_t)linktype, info.name, desc,
+						      info.snaplen);
+
+			g_free(desc);
+			if (id < 0) {
+				err = id;
+				goto fail;
+			}
+			if (i == 0)
+				wire->first_if = id;
+		}
+	}
+	*out = wire;
+	return 0;
+fail:
+	wire_close(wire);
+	return err;
+}
+
+static void queue_item(struct wire *wire, struct merge_item *item, struct tcp_flow *flow)
+{
+	item->owner = flow;
+	if (flow)
+		flow->queued++;
+	wire->queued_bytes += item->len;
+	merge_queue_push(wire->queue, item);
+}
+
+int wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
+		       const void *data, uint32_t len, const char *comment,
+		       const struct tcp_endpoint *local, const struct tcp_endpoint *remote)
+{
+	const char *comments[] = { comment };
+
+	/* Nothing to interleave with: no need to wait. */
+	if (!wire->sources && !keylog_active(wire->keylog))
+		return pcapng_write_packet(wire->w, if_id, ts_ns, data, len, direction, comments,
+					   comment ? 1 : 0);
+	if (local->family)
+		flow_note_plaintext(flow_get(wire->flows, local, remote, ts_ns));
+	queue_item(wire, merge_item_new(ts_ns, if_id, direction, data, len, comment), NULL);
+	return 0;
+}
+
+void wire_add_keylog_line(struct wire *wire, const char *line)
+{
+	keylog_set_active(wire->keylog);
+	keylog_add_line(wire->keylog, line);
+}
+
+int wire_poll_fds(const struct wire *wire, int *fds, int max)
+{
+	int n = 0;
+
+	for (int i = 0; wire->sources && i < packet_sources_count(wire->sources) && n < max; i++)
+		fds[n++] = packet_sources_fd(wire->sources, i);
+	return n;
+}
+
+static void on_packet(const struct captured_packet *pkt, void *ctx)
+{
+	struct wire *wire = ctx;
+	struct merge_item *item;
+
+	if (!pkt->flow && !wire->all_tcp)
+		return;
+	item = merge_item_new(pkt->ts_ns, wire->first_if + pkt->source, pkt->direction, pkt->data,
+			      pkt->len, NULL);
+	queue_item(wire, item, pkt->flow);
+}
+
+/* Returns the verdict on the earliest queued block. */
+static enum flow_verdict head_verdict(struct wire *wire, struct merge_item *head, uint64_t now,
+				      bool final)
+{
+	if (!head->owner)
+		return VERDICT_EMIT;
+	return flow_verdict(head->owner, head->ts_ns, now, wire->all_tcp, wire->keylog, final);
+}
+
+static int flush_queue(struct wire *wire, bool final)
+{
+	uint64_t now = realtime_ns();
+	struct merge_item *head;
+	int err = 0;
+
+	while (!err && (head = merge_queue_peek(wire->queue))) {
+		bool pressed = wire->queued_bytes > MERGE_MAX_BYTES;
+		enum flow_verdict v;
+
+		if (!final && !pressed && head->ts_ns + MERGE_DELAY_NS > now)
+			break;
+		v = head_verdict(wire, head, now, final || pressed);
+		if (v == VERDICT_WAIT)
+			break;
+		merge_queue_pop(wire->queue);
+		wire->queued_bytes -= head->len;
+		if (head->owner)
+			((struct tcp_flow *)head->owner)->queued--;
+		if (v == VERDICT_EMIT) {
+			const char *comments[] = { head->comment };
+
+			err = pcapng_write_packet(wire->w, head->if_id, head->ts_ns, head->data,
+						  head->len, head->direction, comments,
+						  head->comment ? 1 : 0);
+			if (!err && head->owner)
+				wire->counts[head->if_id - wire->first_if].written++;
+		} else if (head->owner) {
+			wire->counts[head->if_id - wire->first_if].filtered++;
+		}
+		merge_item_free(head);
+	}
+	return err;
+}
+
+static int write_secrets(struct wire *wire)
+{
+	size_t len;
+	char *lines;
+	int err;
+
+	if (keylog_poll_file(wire->keylog) < 0)
+		log_warn("cannot read the TLS key log file");
+	lines = keylog_take_pending(wire->keylog, &len);
+	if (!lines)
+		return 0;
+	/* Written at once: a Decryption Secrets Block has no timestamp, it only
+	 * has to come before the packets it decrypts, which are still queued. */
+	err = pcapng_write_tls_keylog(wire->w, lines, len);
+	g_free(lines);
+	return err;
+}
+
+int wire_service(struct wire *wire, bool final)
+{
+	uint64_t now = realtime_ns();
+	int err;
+
+	if (wire->sources)
+		packet_sources_dispatch(wire->sources, wire->flows, wire->keylog, on_packet, wire);
+	err = write_secrets(wire);
+	if (!err)
+		err = flush_queue(wire, final);
+	if (now - wire->last_expire_ns > 1000000000ULL) {
+		flow_table_expire(wire->flows, now, FLOW_IDLE_NS);
+		wire->last_expire_ns = now;
+	}
+	return err;
+}
+
+void wire_write_statistics(struct wire *wire, uint64_t start_ns, uint64_t end_ns)
+{
+	for (int i = 0; wire->sources && i < packet_sources_count(wire->sources); i++) {
+		struct packet_source_stats st;
+		struct pcapng_stats isb = { .start_ns = start_ns, .end_ns = end_ns };
+		char comment[256];
+
+		packet_sources_stats(wire->sources, i, &st);
+		isb.received = st.received;
+		isb.dropped = st.kernel_dropped;
+		isb.has_os_stats = true;
+		isb.os_dropped = st.kernel_dropped;
+		isb.delivered = wire->counts[i].written;
+		snprintf(comment, sizeof(comment),
+			 "Packets received: %llu\nDropped by the kernel: %llu\n"
+			 "Duplicates removed by tlsdump: %llu\n"
+			 "Not written (no TLS on the connection): %llu\nWritten: %llu",
+			 (unsigned long long)st.received, (unsigned long long)st.kernel_dropped,
+			 (unsigned long long)st.duplicates,
+			 (unsigned long long)wire->counts[i].filtered,
+			 (unsigned long long)wire->counts[i].written);
+		isb.comment = comment;
+		pcapng_write_stats(wire->w, wire->first_if + i, &isb);
+	}
+}
+
+void wire_close(struct wire *wire)
+{
+	if (!wire)
+		return;
+	packet_sources_close(wire->sources);
+	merge_queue_free(wire->queue);
+	flow_table_free(wire->flows);
+	keylog_free(wire->keylog);
+	g_free(wire->counts);
+	g_free(wire);
+}

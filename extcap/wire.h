@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The wire side of a capture: original packets of the TLS connections (or of
+ * all TCP), TLS secrets, and the time ordering of everything written. Each
+ * plaintext frame and packet waits in a merge queue until no earlier block
+ * can still arrive, and a connection's packets wait for its secrets.
+ */
+#ifndef TLSDUMP_WIRE_H
+#define TLSDUMP_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "pcapng.h"
+#include "tcp_flows.h"
+
+struct wire;
+
+/*
+ * Opens the packet sources @opts asks for and writes their interface
+ * descriptions to @w. Returns 0 and sets *@out, or -errno after a fatal line.
+ */
+int wire_open(const struct tlsdump_options *opts, struct pcapng_writer *w, struct wire **out);
+
+/*
+ * Queues a plaintext frame (@data of @len bytes for interface @if_id) of the
+ * connection @local <-> @remote (family 0: unknown) for ordered output, or
+ * writes it at once when no packets are captured. Returns 0 or the writer's
+ * -errno.
+ */
+int wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
+			const void *data, uint32_t len, const char *comment,
+			const struct tcp_endpoint *local, const struct tcp_endpoint *remote);
+
+/* Adds one TLS key log line from a probe (e.g. Go's writeKeyLog). */
+void wire_add_keylog_line(struct wire *wire, const char *line);
+
+/* Returns the fds to wait on (packet sources); fills up to @max of them. */
+int wire_poll_fds(const struct wire *wire, int *fds, int max);
+
+/*
+ * Reads packets and secrets, writes secrets, and writes every queued block
+ * whose time has come (all of them when @final). Returns 0 or the writer's
+ * -errno.
+ */
+int wire_service(struct wire *wire, bool final);
+
+/* Writes an Interface Statistics Block for each packet interface. */
+void wire_write_statistics(struct wire *wire, uint64_t start_ns, uint64_t end_ns);
+
+/* Frees everything; accepts NULL. */
+void wire_close(struct wire *wire);
+
+#endif /* TLSDUMP_WIRE_H */
