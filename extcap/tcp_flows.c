@@ -119,10 +119,13 @@ void flow_note_plaintext(struct tcp_flow *f)
 }
 
 enum flow_verdict flow_verdict(struct tcp_flow *f, uint64_t packet_ts_ns, uint64_t now_ns,
-			       bool all_tcp, const struct keylog *kl, bool final)
+			       enum flow_selection sel, const struct keylog *kl, bool final)
 {
-	if (!all_tcp && f->cls != FLOW_TLS) {
-		if (f->cls == FLOW_OTHER || final)
+	bool selected = sel == SELECT_ALL || (sel == SELECT_TLS && f->cls == FLOW_TLS) ||
+			(sel == SELECT_PLAINTEXT && f->plaintext_seen);
+
+	if (!selected) {
+		if (final || (sel == SELECT_TLS && f->cls == FLOW_OTHER))
 			return VERDICT_DROP;
 		return now_ns < packet_ts_ns + FLOW_CLASSIFY_WAIT_NS ? VERDICT_WAIT : VERDICT_DROP;
 	}

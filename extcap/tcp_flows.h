@@ -71,12 +71,18 @@ void flow_note_payload(struct tcp_flow *f, const uint8_t *payload, size_t len,
 /* Records that plaintext was captured on this flow: it is TLS. */
 void flow_note_plaintext(struct tcp_flow *f);
 
+enum flow_selection {
+	SELECT_TLS,	  /* flows where TLS was seen */
+	SELECT_PLAINTEXT, /* flows where plaintext was captured (a process filter is on) */
+	SELECT_ALL,	  /* every TCP flow */
+};
+
 /*
- * Decides what to do with a queued packet of @f at @now_ns: @all_tcp keeps
- * every flow, @final decides everything (end of capture: no waiting).
+ * Decides what to do with a queued packet of @f at @now_ns; @final decides
+ * everything (end of capture: no waiting).
  */
 enum flow_verdict flow_verdict(struct tcp_flow *f, uint64_t packet_ts_ns, uint64_t now_ns,
-			       bool all_tcp, const struct keylog *kl, bool final);
+			       enum flow_selection sel, const struct keylog *kl, bool final);
 
 /* Forgets flows idle for longer than @idle_ns with no queued packets. */
 void flow_table_expire(struct flow_table *t, uint64_t now_ns, uint64_t idle_ns);

@@ -30,6 +30,7 @@ struct wire_source_counts {
 struct wire {
 	struct pcapng_writer *w;
 	bool all_tcp;
+	enum flow_selection selection;
 	struct packet_sources *sources; /* NULL when --packets off */
 	int first_if;			/* pcapng interface id of source 0 */
 	struct wire_source_counts *counts;
@@ -55,6 +56,10 @@ int wire_open(const struct tlsdump_options *opts, struct pcapng_writer *w, struc
 
 	wire->w = w;
 	wire->all_tcp = opts->packets_mode == PACKETS_ALL;
+	/* With a process filter, only the connections of those processes. */
+	wire->selection = wire->all_tcp			   ? SELECT_ALL :
+			  opts->n_pids || opts->comm[0] ? SELECT_PLAINTEXT :
+							     SELECT_TLS;
 	wire->flows = flow_table_new();
 	wire->keylog = keylog_new(opts->tls_keylog);
 	wire->queue = merge_queue_new();
@@ -146,7 +151,7 @@ static enum flow_verdict head_verdict(struct wire *wire, struct merge_item *head
 {
 	if (!head->owner)
 		return VERDICT_EMIT;
-	return flow_verdict(head->owner, head->ts_ns, now, wire->all_tcp, wire->keylog, final);
+	return flow_verdict(head->owner, head->ts_ns, now, wire->selection, wire->keylog, final);
 }
 
 static int flush_queue(struct wire *wire, bool final)
