@@ -221,7 +221,7 @@ static void fixture_body_many_frames(const char *dir)
 
 	emit_str(&fx, &c, W, "GET /chunked HTTP/1.1\r\nHost: example.com\r\n\r\n");
 	emit_str(&fx, &c, R, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-			     "Content-Type: text/plain\r\n\r\n6\r\nchunk-");
+			     "Content-Type: text/plain\r\n\r\n9\r\nchunk-");
 	emit_str(&fx, &c, R, "one\r\n1");		/* chunk-size line split */
 	emit_str(&fx, &c, R, "0\r\n0123456789abcdef\r");	/* 0x10 bytes, CRLF split */
 	emit_str(&fx, &c, R, "\n0\r\n\r\n");
@@ -241,7 +241,7 @@ static void fixture_pipelined(const char *dir)
 	fx_open(&fx, dir, "http1_pipelined.pcapng");
 	emit_str(&fx, &c, W, "GET /a HTTP/1.1\r\nHost: example.com\r\n\r\n"
 			     "HEAD /b HTTP/1.1\r\nHost: example.com\r\n\r\n"
-			     "POST /c HTTP/1.1\r\nHost: example.com\r\nContent-Length: 7\r\n\r\nabc");
+			     "POST /c HTTP/1.1\r\nHost: example.com\r\nContent-Length: 8\r\n\r\nabc");
 	emit_str(&fx, &c, W, "=1234GET /d HTTP/1.1\r\nHost: example.com\r\n\r\n");
 	emit_str(&fx, &c, R, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
 	/* The HEAD response announces 1000 bytes it does not carry. */

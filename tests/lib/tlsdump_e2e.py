@@ -172,6 +172,14 @@ class Tlsdump:
         except pcapng.FormatError as e:
             raise AssertionError("%s is not a valid pcapng file: %s" % (self.out, e))
 
+    def statistics(self):
+        """The Interface Statistics Block of the plaintext interface (exactly one)."""
+        isbs = pcapng.plaintext_statistics(self.capture())
+        if len(isbs) != 1:
+            raise AssertionError("%d ISB for the plaintext interface in %s"
+                                 % (len(isbs), self.out))
+        return isbs[0]
+
     def frames(self):
         """Decodes and checks every frame of the output (check_frame rules)."""
         cap = self.capture()
@@ -348,7 +356,12 @@ class E2ETest(unittest.TestCase):
         return [line.split("\t") for line in out.splitlines()]
 
     def tshark_count(self, path, dfilter=None):
+        """Frames tshark shows of @path matching @dfilter (all frames without it)."""
         return len(self.tshark_fields(path, ["frame.number"], dfilter))
+
+    def tshark_plaintext_count(self, path, dfilter=None):
+        """Plaintext (Exported PDU) frames tshark shows, optionally also matching @dfilter."""
+        return self.tshark_count(path, "exported_pdu" + (" && (%s)" % dfilter if dfilter else ""))
 
     def assert_tshark_agrees(self, path, frames):
         """tshark reads @path without error and sees the same frames, tags and directions."""
@@ -356,9 +369,13 @@ class E2ETest(unittest.TestCase):
             "frame.number", "frame.len", "frame.packet_flags_direction", "frame.p2p_dir",
             "exported_pdu.prot_name", "exported_pdu.ipv4_src", "exported_pdu.ipv4_dst",
             "exported_pdu.ipv6_src", "exported_pdu.ipv6_dst", "exported_pdu.src_port",
-            "exported_pdu.dst_port", "exported_pdu.p2p_dir"])
+            "exported_pdu.dst_port", "exported_pdu.p2p_dir"], "exported_pdu")
         self.assertEqual(len(rows), len(frames),
-                         "tshark counts %d frames, the parser %d" % (len(rows), len(frames)))
+                         "tshark counts %d plaintext frames, the parser %d" % (len(rows), len(frames)))
+        # Every frame is either a plaintext frame or on another interface (original packets).
+        capture = pcapng.read_pcapng(path)
+        self.assertEqual(self.tshark_count(path), len(capture.packets),
+                         "tshark counts all frames like the parser")
         for row, f in zip(rows, frames):
             (num, flen, pflags, p2p, prot, v4s, v4d, v6s, v6d, sport, dport, epdir) = row
             where = "frame %s" % num

@@ -391,6 +391,7 @@ class Frame:
     version = direction = header_len = flags = role = library = None
     pid = tid = payload_len = conn_id = stream_offset = gap = call_len = None
     comm = libname = None
+    comm_raw = libname_raw = b""
     payload = b""
 
     @property
@@ -515,21 +516,37 @@ def decode_frame(data, packet=None):
         raise FormatError("bad magic %r" % magic)
     if f.version != TLSDUMP_VERSION:
         raise FormatError("unknown version %d" % f.version)
+    if f.direction not in (DIR_READ, DIR_WRITE):
+        raise FormatError("direction %d" % f.direction)
     if f.header_len < TLSDUMP_HDR_LEN or f.header_len > len(rest):
         raise FormatError("header length %d (frame has %d bytes)" % (f.header_len, len(rest)))
     if f.payload_len != len(rest) - f.header_len:
         raise FormatError("payload length %d but %d bytes follow"
                           % (f.payload_len, len(rest) - f.header_len))
+    f.comm_raw, f.libname_raw = comm, libname
     f.comm = comm.split(b"\0", 1)[0].decode("utf-8", "replace")
     f.libname = libname.split(b"\0", 1)[0].decode("utf-8", "replace")
     f.payload = rest[f.header_len:]
     return f
 
 
-def tlsdump_frames(cap, strict=True):
+def plaintext_interfaces(cap):
+    """Ids of the interfaces with link type LINKTYPE_WIRESHARK_UPPER_PDU."""
+    return [i for i, ifc in enumerate(cap.interfaces)
+            if ifc.linktype == LINKTYPE_WIRESHARK_UPPER_PDU]
+
+
+def plaintext_statistics(cap):
+    """The Interface Statistics Blocks of the plaintext interface(s)."""
+    ids = plaintext_interfaces(cap)
+    return [s for s in cap.statistics if s.interface_id in ids]
+
+
+def tlsdump_frames(cap, strict=False):
     """Decodes every packet of @cap on an Upper PDU interface; returns [Frame].
 
-    With @strict, a packet on another link type raises FormatError.
+    Packets on other interfaces (tlsdump's original encrypted packets, link
+    type 113 or 1) are skipped, or raise FormatError with @strict.
     """
     out = []
     for p in cap.packets:
@@ -561,9 +578,9 @@ def check_frame(f):
         bad("no P2P direction tag")
     if not f.has_header:
         return problems
-    if f.direction not in (DIR_READ, DIR_WRITE):
-        bad("direction %r" % f.direction)
-    elif f.p2p_dir is not None and f.p2p_dir != (0 if f.direction == DIR_WRITE else 1):
+    if f.comm_raw[-1:] != b"\0" or f.libname_raw[-1:] != b"\0":
+        bad("comm or library name not NUL terminated")
+    if f.p2p_dir is not None and f.p2p_dir != (0 if f.direction == DIR_WRITE else 1):
         bad("p2p direction %d does not match direction %s" % (f.p2p_dir, f.direction_name))
     if bool(f.flags & FLAG_GAP) != (f.gap > 0):
         bad("GAP flag %s but gap %d" % (bool(f.flags & FLAG_GAP), f.gap))
@@ -645,10 +662,11 @@ def streams(frames):
 
 def summary(cap):
     """A short text description of @cap, for test failure messages."""
-    lines = ["%d packets, %d interfaces, %d ISB" % (len(cap.packets), len(cap.interfaces),
-                                                   len(cap.statistics))]
+    lines = ["%d packets, %d interfaces (link types %s), %d ISB"
+             % (len(cap.packets), len(cap.interfaces),
+                [i.linktype for i in cap.interfaces], len(cap.statistics))]
     try:
-        for f in tlsdump_frames(cap, strict=False)[:40]:
+        for f in tlsdump_frames(cap)[:40]:
             lines.append(repr(f))
     except FormatError as e:
         lines.append("undecodable: %s" % e)
