@@ -117,6 +117,7 @@ static dissector_handle_t tlsdump_handle;
 static dissector_handle_t http_handle;
 static dissector_handle_t http2_handle;
 static heur_dissector_list_t tls_heur_list;
+static int proto_tls = -1;
 
 static const value_string tlsdump_dir_vals[] = {
 	{ TLSDUMP_DIR_READ, "read" },
@@ -211,6 +212,7 @@ typedef struct {
 	gboolean midstream;
 	gboolean h2_restart;
 	guint32 skipped;
+	gboolean not_http;   /* bytes where HTTP was expected were not HTTP */
 	gboolean has_tcp_stream;
 	guint32 tcp_stream;
 	gboolean synth_ports; /* no addresses: give sub-dissectors a direction */
@@ -733,7 +735,7 @@ static void frame_h1(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64
 			flush_pending(ctx, UNIT_SKIPPED, p->len, FALSE);
 			dir->over_long = FALSE;
 			dir->mode = MODE_RESYNC;
-			expert_add_info(ctx->pinfo, NULL, &ei_tlsdump_not_http);
+			ctx->frame->not_http = TRUE;
 		} else if (!dir->over_long && p->len > TLSDUMP_MAX_MESSAGE) {
 			flush_pending(ctx, UNIT_HTTP1, p->len, TRUE);
 			dir->over_long = TRUE;
@@ -767,7 +769,7 @@ static void frame_h2(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64
 			flush_pending(ctx, UNIT_SKIPPED, p->len, FALSE);
 			dir->complete_len = 0;
 			dir->mode = MODE_RESYNC;
-			expert_add_info(ctx->pinfo, NULL, &ei_tlsdump_not_http);
+			ctx->frame->not_http = TRUE;
 		}
 	}
 	if (pos < len)
@@ -929,8 +931,6 @@ static void resync(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 r
 		pending_clear(p);
 		if (rec_off >= 0)
 			add_range_unit(ctx, UNIT_SKIPPED, (guint32)rec_off, skip);
-		if (skip)
-			expert_add_info(ctx->pinfo, NULL, &ei_tlsdump_skipped);
 		process_bytes(ctx, data + skip, len - skip, rec_off >= 0 ? rec_off + skip : -1);
 	}
 }
@@ -1288,6 +1288,23 @@ static void call_sub(dissector_handle_t handle, tvbuff_t *tvb, packet_info *pinf
 	ENDTRY;
 }
 
+/*
+ * HTTP/1.x decides "https" (full URIs, its plain-HTTP-on-port-443 warning)
+ * from a "tls" layer below it. This plaintext did come out of TLS, so the
+ * layer is listed for the call and taken out again, which keeps
+ * frame.protocols true to what was dissected.
+ */
+static void call_http(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+{
+	gboolean fake_tls = proto_tls > 0 && !proto_is_frame_protocol(pinfo->layers, "tls");
+
+	if (fake_tls)
+		wmem_list_append(pinfo->layers, GINT_TO_POINTER(proto_tls));
+	call_sub(http_handle, tvb, pinfo, tree);
+	if (fake_tls)
+		wmem_list_remove(pinfo->layers, GINT_TO_POINTER(proto_tls));
+}
+
 static void call_other(tlsdump_conn_t *conn, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
 	if (conn->app_handle) {
@@ -1342,7 +1359,7 @@ static void add_reassembly_tree(tvbuff_t *tvb, proto_tree *tree, const tlsdump_u
 }
 
 static void dissect_units(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree *root,
-			  proto_tree *tt, const tlsdump_frame_t *frame)
+			  proto_item *ti, proto_tree *tt, const tlsdump_frame_t *frame)
 {
 	guint i, n = frame->units ? wmem_array_get_count(frame->units) : 0;
 	guint32 saved_srcport = pinfo->srcport, saved_destport = pinfo->destport;
@@ -1377,12 +1394,12 @@ static void dissect_units(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree 
 		if (i)
 			col_set_fence(pinfo->cinfo, COL_INFO);
 		if (u->truncated)
-			expert_add_info_format(pinfo, NULL, &ei_tlsdump_too_long,
+			expert_add_info_format(pinfo, ti, &ei_tlsdump_too_long,
 					       "Message larger than %u bytes: dissected truncated",
 					       TLSDUMP_MAX_MESSAGE);
 		switch (u->kind) {
 		case UNIT_HTTP1:
-			call_sub(http_handle, ut, pinfo, root);
+			call_http(ut, pinfo, root);
 			break;
 		case UNIT_HTTP2:
 			call_sub(http2_handle, ut, pinfo, root);
@@ -1406,7 +1423,7 @@ static void dissect_units(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree 
 	pinfo->destport = saved_destport;
 }
 
-static void add_analysis(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tt,
+static void add_analysis(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti, proto_tree *tt,
 			 const tlsdump_hdr_t *hdr, const tlsdump_frame_t *frame)
 {
 	proto_item *it;
@@ -1435,22 +1452,24 @@ static void add_analysis(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tt,
 	}
 
 	if (frame->lost) {
-		expert_add_info_format(pinfo, NULL, &ei_tlsdump_gap,
+		expert_add_info_format(pinfo, ti, &ei_tlsdump_gap,
 				       "%" PRIu64 " plaintext bytes lost before this frame", frame->lost);
 		col_prepend_fstr(pinfo->cinfo, COL_INFO, "[%" PRIu64 " bytes lost] ", frame->lost);
 	}
 	if (frame->offset_jump)
-		expert_add_info_format(pinfo, NULL, &ei_tlsdump_offset,
+		expert_add_info_format(pinfo, ti, &ei_tlsdump_offset,
 				       "Stream offset %" PRIu64 " where %" PRIu64 " was expected",
 				       hdr->offset, frame->expected_offset);
 	if (frame->midstream)
-		expert_add_info_format(pinfo, NULL, &ei_tlsdump_midstream,
+		expert_add_info_format(pinfo, ti, &ei_tlsdump_midstream,
 				       "Capture starts %" PRIu64 " bytes into this direction of the connection",
 				       hdr->offset);
 	if (hdr->flags & TLSDUMP_FLAG_CAPPED)
-		expert_add_info(pinfo, NULL, &ei_tlsdump_capped);
+		expert_add_info(pinfo, ti, &ei_tlsdump_capped);
 	if (frame->h2_restart)
-		expert_add_info(pinfo, NULL, &ei_tlsdump_h2_restart);
+		expert_add_info(pinfo, ti, &ei_tlsdump_h2_restart);
+	if (frame->not_http)
+		expert_add_info(pinfo, ti, &ei_tlsdump_not_http);
 	if (frame->skipped) {
 		it = proto_tree_add_uint(tt, hf_tlsdump_skipped, tvb, 0, 0, frame->skipped);
 		proto_item_set_generated(it);
@@ -1471,7 +1490,7 @@ static void add_analysis(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tt,
 			proto_item_set_generated(it);
 		}
 		if (pr->lost_request) {
-			expert_add_info(pinfo, NULL, &ei_tlsdump_lost_request);
+			expert_add_info(pinfo, ti, &ei_tlsdump_lost_request);
 		} else if (pr->this_is_request) {
 			it = proto_tree_add_uint(tt, hf_tlsdump_response_in, tvb, 0, 0, pr->other);
 			proto_item_set_generated(it);
@@ -1513,8 +1532,8 @@ static int dissect_tlsdump(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 		p_add_proto_data(wmem_file_scope(), pinfo, proto_tlsdump, 0, frame);
 	}
 
-	dissect_units(payload_tvb, pinfo, tree, tt, frame);
-	add_analysis(tvb, pinfo, tt, &hdr, frame);
+	dissect_units(payload_tvb, pinfo, tree, ti, tt, frame);
+	add_analysis(tvb, pinfo, ti, tt, &hdr, frame);
 	if (!frame->units) {
 		if (frame->carried)
 			col_append_sep_str(pinfo->cinfo, COL_INFO, " ",
@@ -1706,6 +1725,7 @@ void proto_reg_handoff_tlsdump(void)
 		http_handle = find_dissector_add_dependency("http", proto_tlsdump);
 	http2_handle = find_dissector_add_dependency("http2", proto_tlsdump);
 	tls_heur_list = find_heur_dissector_list("tls");
+	proto_tls = proto_get_id_by_filter_name("tls");
 	hf_tcp_stream = proto_registrar_get_id_byname("tcp.stream");
 	hf_tcp_port = proto_registrar_get_id_byname("tcp.port");
 	hf_tcp_srcport = proto_registrar_get_id_byname("tcp.srcport");

@@ -79,7 +79,7 @@ class PythonBothSides(e2e.E2ETest):
         self.assertTrue(big[0].flags & pcapng.FLAG_CALL_START and big[-1].flags & pcapng.FLAG_CALL_END)
 
         self.assert_tshark_agrees(cap.out, frames)
-        self.assertEqual(self.tshark_count(cap.out, "exported_pdu.src_port == %d || "
+        self.assertEqual(self.tshark_plaintext_count(cap.out, "exported_pdu.src_port == %d || "
                                            "exported_pdu.dst_port == %d" % (server.port, server.port)),
                          len(cframes) + len(sframes))
 

@@ -71,7 +71,7 @@ class TsharkExtcap(e2e.E2ETest):
         except pcapng.FormatError as e:
             self.fail("tshark's %s: %s" % (out, e))
         frames = pcapng.tlsdump_frames(cap)
-        self.assertEqual(self.tshark_count(out), len(frames))
+        self.assertEqual(self.tshark_plaintext_count(out), len(frames))
         return out, frames, calls[0]
 
     def test_label_http(self):
