@@ -117,7 +117,6 @@ static dissector_handle_t tlsdump_handle;
 static dissector_handle_t http_handle;
 static dissector_handle_t http2_handle;
 static heur_dissector_list_t tls_heur_list;
-static int proto_tls = -1;
 
 static const value_string tlsdump_dir_vals[] = {
 	{ TLSDUMP_DIR_READ, "read" },
@@ -1043,7 +1042,8 @@ static void handle_discontinuity(tlsdump_ctx_t *ctx)
 	case APP_HTTP1:
 		if (dir->mode != MODE_UNTIL_CLOSE) {
 			dir->mode = MODE_RESYNC;
-			tlsdump_h1_reset(dir->h1);
+			if (dir->h1)
+				tlsdump_h1_reset(dir->h1);
 		}
 		break;
 	}
@@ -1289,20 +1289,18 @@ static void call_sub(dissector_handle_t handle, tvbuff_t *tvb, packet_info *pinf
 }
 
 /*
- * HTTP/1.x decides "https" (full URIs, its plain-HTTP-on-port-443 warning)
- * from a "tls" layer below it. This plaintext did come out of TLS, so the
- * layer is listed for the call and taken out again, which keeps
- * frame.protocols true to what was dissected.
+ * HTTP/1.x warns of plain HTTP on TCP port 443 unless a "tls" layer sits
+ * below it. This plaintext did come out of TLS, so the port type is hidden
+ * for the call: the warning would be false, and the plaintext's conversation
+ * is not found by ports anyway.
  */
 static void call_http(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
-	gboolean fake_tls = proto_tls > 0 && !proto_is_frame_protocol(pinfo->layers, "tls");
+	port_type saved = pinfo->ptype;
 
-	if (fake_tls)
-		wmem_list_append(pinfo->layers, GINT_TO_POINTER(proto_tls));
+	pinfo->ptype = PT_NONE;
 	call_sub(http_handle, tvb, pinfo, tree);
-	if (fake_tls)
-		wmem_list_remove(pinfo->layers, GINT_TO_POINTER(proto_tls));
+	pinfo->ptype = saved;
 }
 
 static void call_other(tlsdump_conn_t *conn, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
@@ -1725,7 +1723,6 @@ void proto_reg_handoff_tlsdump(void)
 		http_handle = find_dissector_add_dependency("http", proto_tlsdump);
 	http2_handle = find_dissector_add_dependency("http2", proto_tlsdump);
 	tls_heur_list = find_heur_dissector_list("tls");
-	proto_tls = proto_get_id_by_filter_name("tls");
 	hf_tcp_stream = proto_registrar_get_id_byname("tcp.stream");
 	hf_tcp_port = proto_registrar_get_id_byname("tcp.port");
 	hf_tcp_srcport = proto_registrar_get_id_byname("tcp.srcport");

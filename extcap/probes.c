@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "elf_symbols.h"
+#include "openssl_sites.h"
 #include "log.h"
 #include "tlsdump.skel.h"
 
@@ -28,18 +29,19 @@ struct probe_spec {
 	const char *symbol;
 	size_t entry_prog_offset; /* offsetof(struct tlsdump_bpf, progs.X) */
 	bool probe_return;
+	bool wrapper; /* a public read/write wrapper, replaced by the internal function when found */
 };
 
 #define PROG(name) offsetof(struct tlsdump_bpf, progs.name)
 
 static const struct probe_spec probe_specs[] = {
-	{ TARGET_TLS_LIBRARY, "SSL_read", PROG(ssl_read_enter), true },
-	{ TARGET_TLS_LIBRARY, "SSL_write", PROG(ssl_write_enter), true },
-	{ TARGET_TLS_LIBRARY, "SSL_read_ex", PROG(ssl_read_ex_enter), true },
-	{ TARGET_TLS_LIBRARY, "SSL_write_ex", PROG(ssl_write_ex_enter), true },
-	{ TARGET_TLS_LIBRARY, "SSL_write_ex2", PROG(ssl_write_ex2_enter), true },
-	{ TARGET_TLS_LIBRARY, "SSL_free", PROG(ssl_free_enter), false },
-	{ TARGET_DYNAMIC_LINKER, "_dl_debug_state", PROG(dl_debug_state_enter), false },
+	{ TARGET_TLS_LIBRARY, "SSL_read", PROG(ssl_read_enter), true, true },
+	{ TARGET_TLS_LIBRARY, "SSL_write", PROG(ssl_write_enter), true, true },
+	{ TARGET_TLS_LIBRARY, "SSL_read_ex", PROG(ssl_read_ex_enter), true, true },
+	{ TARGET_TLS_LIBRARY, "SSL_write_ex", PROG(ssl_write_ex_enter), true, true },
+	{ TARGET_TLS_LIBRARY, "SSL_write_ex2", PROG(ssl_write_ex2_enter), true, true },
+	{ TARGET_TLS_LIBRARY, "SSL_free", PROG(ssl_free_enter), false, false },
+	{ TARGET_DYNAMIC_LINKER, "_dl_debug_state", PROG(dl_debug_state_enter), false, false },
 };
 
 static struct bpf_program *spec_program(struct probes *p, const struct probe_spec *spec)
@@ -188,11 +190,77 @@ int probes_attach_kernel(struct probes *p)
 	return 0;
 }
 
+/*
+ * Attaches @prog at @offset of @file (and the common return program when
+ * @with_return). Returns 0 or -errno; on failure nothing stays attached.
+ */
+static int attach_site(struct probes *p, struct target_file *file, struct bpf_program *prog,
+		       uint64_t offset, bool with_return)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = file->cookie);
+	struct bpf_link *entry, *ret = NULL;
+	int err;
+
+	entry = bpf_program__attach_uprobe_opts(prog, -1, file->path, offset, &uopts);
+	if (!entry)
+		return -errno;
+	if (with_return) {
+		uopts.retprobe = true;
+		ret = bpf_program__attach_uprobe_opts(p->skel->progs.ssl_call_exit, -1, file->path,
+						      offset, &uopts);
+		if (!ret) {
+			err = -errno;
+			bpf_link__destroy(entry);
+			return err;
+		}
+	}
+	g_ptr_array_add(p->links, entry);
+	if (ret)
+		g_ptr_array_add(p->links, ret);
+	return 0;
+}
+
+/*
+ * Probes ssl_read_internal/ssl_write_internal instead of the four public
+ * wrappers when they can be found (see openssl_sites.h). Returns true when
+ * both are attached.
+ */
+static bool attach_openssl_internals(struct probes *p, struct target_file *file, GString *hooked)
+{
+	struct openssl_sites sites;
+	struct bpf_program *write_prog;
+	int err;
+
+	if (openssl_find_sites(file->path, &sites)) {
+		log_info("target %u: probing the public functions: %s", file->cookie,
+			 sites.reason);
+		return false;
+	}
+	/* Both have the _ex signature: (ssl, buf, num, [flags,] size_t *done). */
+	write_prog = sites.write_has_flags ? p->skel->progs.ssl_write_ex2_enter :
+					     p->skel->progs.ssl_write_ex_enter;
+	err = attach_site(p, file, p->skel->progs.ssl_read_ex_enter, sites.read_internal, true);
+	if (err)
+		return false;
+	err = attach_site(p, file, write_prog, sites.write_internal, true);
+	if (err) {
+		/* The read site stays attached: the public functions would duplicate it. */
+		log_warn("cannot attach ssl_write_internal in %s: %s", file->path,
+			 strerror(-err));
+		return false;
+	}
+	g_string_append_printf(hooked, "ssl_read_internal@%#lx,ssl_write_internal@%#lx",
+			       (unsigned long)sites.read_internal,
+			       (unsigned long)sites.write_internal);
+	return true;
+}
+
 int probes_attach_file(struct probes *p, struct target_file *file)
 {
 	struct elf_symbol_query queries[G_N_ELEMENTS(probe_specs)];
 	size_t n = 0, i;
 	int found, attached = 0, err = 0;
+	bool internals = false;
 	GString *hooked = g_string_new(NULL);
 
 	for (i = 0; i < G_N_ELEMENTS(probe_specs); i++)
@@ -207,37 +275,24 @@ int probes_attach_file(struct probes *p, struct target_file *file)
 					     "none of the probed functions is defined");
 		goto out;
 	}
+	if (file->kind == TARGET_TLS_LIBRARY && file->library == TLSDUMP_LIB_OPENSSL) {
+		internals = attach_openssl_internals(p, file, hooked);
+		attached += internals ? 2 : 0;
+	}
 	for (i = 0, n = 0; i < G_N_ELEMENTS(probe_specs); i++) {
 		const struct probe_spec *spec = &probe_specs[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = file->cookie);
-		struct bpf_link *entry, *ret = NULL;
 
 		if (spec->kind != file->kind)
 			continue;
-		if (!queries[n++].file_offset)
+		if (!queries[n++].file_offset || (internals && spec->wrapper))
 			continue;
-		entry = bpf_program__attach_uprobe_opts(spec_program(p, spec), -1, file->path,
-							queries[n - 1].file_offset, &uopts);
-		if (entry && spec->probe_return) {
-			uopts.retprobe = true;
-			ret = bpf_program__attach_uprobe_opts(p->skel->progs.ssl_call_exit, -1,
-							      file->path,
-							      queries[n - 1].file_offset, &uopts);
-			if (!ret) {
-				err = -errno;
-				bpf_link__destroy(entry);
-				entry = NULL;
-			}
-		}
-		if (!entry) {
-			err = err ? err : -errno;
+		err = attach_site(p, file, spec_program(p, spec), queries[n - 1].file_offset,
+				  spec->probe_return);
+		if (err) {
 			log_warn("cannot attach %s in %s: %s", spec->symbol, file->path,
 				 strerror(-err));
 			continue;
 		}
-		g_ptr_array_add(p->links, entry);
-		if (ret)
-			g_ptr_array_add(p->links, ret);
 		g_string_append_printf(hooked, "%s%s", attached ? "," : "", spec->symbol);
 		attached++;
 	}

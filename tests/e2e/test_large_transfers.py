@@ -7,7 +7,9 @@
 * one 16 MiB SSL_write_ex (a Python server's sendall() of the body): it
   arrives whole, split across frames of at most 65536 plaintext bytes, all
   with call length 16 MiB, CALL_START on the first and CALL_END on the last,
-  contiguous, byte-exact.
+  contiguous, byte-exact;
+* an 8 MiB upload in one sendall() (SSL_write_ex retried after WANT_WRITE):
+  captured once, byte-exact.
 """
 import os
 import sys
@@ -23,9 +25,12 @@ MiB = e2e.MiB
 
 class LargeTransfers(e2e.E2ETest):
     def transfer(self, path):
+        return self.transfer_actions(["get:" + path])
+
+    def transfer_actions(self, actions):
         server = self.python_server()
         cap = self.start_tlsdump()
-        client = self.python_client(server.port, ["get:" + path])
+        client = self.python_client(server.port, actions)
         srv = self.server_conn(server, client.info["local"][1])
         cap.stop()
         frames = cap.frames()
@@ -73,10 +78,26 @@ class LargeTransfers(e2e.E2ETest):
 
         cr = self.stream_of(frames, client.pid, pcapng.DIR_READ)
         self.assert_stream(cr, client.info["recv"], "client read")
+        # All frames of the call share the time the call began: before any read of it.
+        self.assertEqual({f.packet.ts_ns for f in call}, {call[0].packet.ts_ns})
+        self.assert_causal(sw, cr, "server -> client")
 
         # tshark reads every frame; the frame lengths agree with the parser.
         rows = self.tshark_fields(cap.out, ["frame.number", "frame.len"], "exported_pdu")
         self.assertEqual([int(r[1]) for r in rows], [f.packet.caplen for f in frames])
+
+    def test_8mib_upload(self):
+        """One 8 MiB sendall() on a socket with a timeout: Python retries SSL_write_ex on
+        WANT_WRITE with the same buffer; the bytes appear exactly once."""
+        server, client, srv, cap, frames = self.transfer_actions(["post:%d" % (8 * MiB),
+                                                                  "get:/after-upload"])
+        cw = self.stream_of(frames, client.pid, pcapng.DIR_WRITE)
+        self.assert_stream(cw, client.info["sent"], "client write (8 MiB upload)")
+        sr = self.stream_of(frames, server.pid, pcapng.DIR_READ)
+        self.assert_stream(sr, srv["recv"], "server read (8 MiB upload)")
+        self.assertTrue(any(f.call_len == 8 * MiB for f in cw.frames), "one call of 8 MiB")
+        # (The timestamps of such a retried write: test_write_timestamps.py.)
+        self.check_frame_sizes(frames)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 Both ends of one connection are captured: the server's frames have role
 server, the client's role client, each with its own 5-tuple seen from its
 side; the four streams are byte-identical to what the peers saw
-(client write == server read, server write == client read).
+(client write == server read, server write == client read), and no byte is
+read (by timestamp) before it was written.
 """
 import os
 import sys
@@ -41,6 +42,10 @@ class PythonBothSides(e2e.E2ETest):
         self.assert_stream(cr, client.info["recv"], "client read")
         self.assertEqual(cw.data, sr.data, "client write == server read")
         self.assertEqual(sw.data, cr.data, "server write == client read")
+        # Timestamps: a write is stamped when the call began, a read when it
+        # returned, so nothing is read before it was written.
+        self.assert_causal(cw, sr, "client -> server")
+        self.assert_causal(sw, cr, "server -> client")
 
         # One connection id per side, different between the sides.
         self.assertEqual(cw.key[0], cr.key[0])

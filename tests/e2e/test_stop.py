@@ -4,6 +4,7 @@
 
 * `tlsdump -w - | head -c 100`: once traffic flows, tlsdump stops by itself
   within seconds (EPIPE), exit 0, nothing on stderr but the summary line;
+* the same without any traffic (-c of a name nobody has);
 * the same through an extcap fifo whose reader goes away: exit 0 and an
   empty stderr (Wireshark would show anything there as an error);
 * SIGTERM while traffic flows: exit 0 and a valid pcapng ending with an
@@ -96,6 +97,27 @@ class Stop(e2e.E2ETest):
         self.assertEqual(len(data), 100)
         capture = pcapng.read_pcapng(data, allow_truncated=True)
         self.assertEqual(len(capture.sections), 1, "the 100 bytes start with a SHB")
+
+    def test_stdout_closed_without_traffic(self):
+        """The reader leaves while no TLS traffic flows: tlsdump still notices."""
+        log = self.path("tlsdump.log")
+        headout = open(self.path("head.out"), "wb")
+        tlsdump = self.spawn([e2e.BINARY, "-w", "-", "--log-file", log, "--log-level", "info",
+                              "-c", "tlsd-e2e-none"], "tlsdump", stdout=subprocess.PIPE)
+        head = self.spawn(["head", "-c", "100"], "head", stdin=tlsdump.stdout, stdout=headout)
+        tlsdump.stdout.close()
+        headout.close()
+        e2e.wait_for(lambda: "capturing" in e2e.read_text(log) or tlsdump.poll() is not None, 30,
+                     "tlsdump to capture")
+        self.wait_proc(head, "head", 10)
+        try:
+            rc = tlsdump.wait(10)
+        except subprocess.TimeoutExpired:
+            self.fail("tlsdump did not stop within 10 s after its reader left (no traffic)")
+        err = e2e.read_text(self.path("tlsdump.err"))
+        self.assertEqual(rc, 0, "exit code; stderr:\n" + err)
+        noise = [l for l in err.splitlines() if not e2e.SUMMARY_RE.search(l)]
+        self.assertEqual(noise, [], "stderr beyond the summary line")
 
     def test_fifo_reader_leaves(self):
         server = self.python_server()

@@ -5,7 +5,8 @@
 Every byte the peer sends or receives through TLS is also saved to files, so
 a test can compare the capture with what the peers really saw.
 
-Server: HTTP/1.1 with keep-alive, one thread per connection.
+Server: HTTP/1.1 with keep-alive, one thread per connection. --host unix:PATH
+listens on a Unix socket instead (port 0; connections are named unixN).
     tls_peer.py server --cert C --key K [--host 127.0.0.1] --port-file F --log-dir D
   writes its port to F once listening; for each connection, once it closes,
   D/server-<client port>-{sent,recv}.bin and D/server-<client port>.json
@@ -19,10 +20,14 @@ Client: one connection, actions in order, then close.
     tls_peer.py client --host H --port P --out PREFIX [--recv-size N] ACTION...
   ACTION is
     get:PATH        send a GET request (one sendall()), read the whole response
-    post:TOTAL      send a POST /sink request of exactly TOTAL bytes (one sendall())
+    post:TOTAL      send a POST /sink request of exactly TOTAL bytes, random body
+                    (one sendall())
     pause:FILE      create FILE.paused, wait until FILE exists (at most 120 s)
   writes PREFIX-{sent,recv}.bin and PREFIX.json ({pid, local, remote, bodies})
   at the end; PREFIX.json.connected as soon as it is connected.
+
+Both modes take --comm NAME: set the process name (/proc/self/comm) first,
+so a capture can select the peer with tlsdump -c NAME.
 """
 
 import argparse
@@ -47,6 +52,8 @@ def write_json(path, obj):
 
 
 def addr(sockaddr):
+    if isinstance(sockaddr, (str, bytes)):  # AF_UNIX
+        return [sockaddr if isinstance(sockaddr, str) else sockaddr.decode(), 0]
     return [sockaddr[0], sockaddr[1]]
 
 
@@ -98,7 +105,7 @@ def content_length(head):
     return 0
 
 
-def serve_connection(conn, peer, log_dir):
+def serve_connection(conn, peer, log_dir, key):
     local = addr(conn.getsockname())
     rec = Recorder(conn)
     try:
@@ -123,7 +130,7 @@ def serve_connection(conn, peer, log_dir):
     except (OSError, EOFError) as e:
         sys.stderr.write("tls_peer server: connection from %s: %s\n" % (peer, e))
     finally:
-        prefix = os.path.join(log_dir, "server-%d" % peer[1])
+        prefix = os.path.join(log_dir, "server-%s" % key)
         write_file(prefix + "-sent.bin", bytes(rec.sent))
         write_file(prefix + "-recv.bin", bytes(rec.recv))
         write_json(prefix + ".json", {"pid": os.getpid(), "local": local, "remote": peer})
@@ -133,21 +140,34 @@ def serve_connection(conn, peer, log_dir):
 def run_server(args):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    lsock = socket.socket(family, socket.SOCK_STREAM)
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind((args.host, 0))
+    if args.host.startswith("unix:"):
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(args.host[len("unix:"):])
+        port = 0
+    else:
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        lsock = socket.socket(family, socket.SOCK_STREAM)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind((args.host, 0))
+        port = lsock.getsockname()[1]
     lsock.listen(64)
-    write_file(args.port_file, str(lsock.getsockname()[1]).encode())
+    write_file(args.port_file, str(port).encode())
+    unix_conns = 0
     while True:
         raw, peer = lsock.accept()
+        peer = addr(peer)
+        if raw.family == socket.AF_UNIX:
+            key = "unix%d" % unix_conns
+            unix_conns += 1
+        else:
+            key = str(peer[1])
         try:
             conn = ctx.wrap_socket(raw, server_side=True)
         except (OSError, ssl.SSLError) as e:
             sys.stderr.write("tls_peer server: handshake with %s failed: %s\n" % (peer, e))
             raw.close()
             continue
-        threading.Thread(target=serve_connection, args=(conn, addr(peer), args.log_dir),
+        threading.Thread(target=serve_connection, args=(conn, peer, args.log_dir, key),
                          daemon=True).start()
 
 
@@ -155,7 +175,12 @@ def run_client(args):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    raw = socket.create_connection((args.host, args.port), timeout=120)
+    if args.host.startswith("unix:"):
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        raw.settimeout(120)
+        raw.connect(args.host[len("unix:"):])
+    else:
+        raw = socket.create_connection((args.host, args.port), timeout=120)
     conn = ctx.wrap_socket(raw, server_hostname="localhost")
     info = {"pid": os.getpid(), "local": addr(conn.getsockname()),
             "remote": addr(conn.getpeername()), "bodies": []}
@@ -181,7 +206,7 @@ def run_client(args):
             body_len = 0
             for _ in range(4):  # the length's digits change the header's length
                 body_len = max(0, total - len(head % body_len))
-            req = head % body_len + b"x" * body_len
+            req = head % body_len + os.urandom(body_len)
             if len(req) != total:
                 sys.exit("tls_peer client: cannot build a %d-byte request" % total)
         else:
@@ -206,13 +231,18 @@ def main():
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port-file", required=True)
     s.add_argument("--log-dir", required=True)
+    s.add_argument("--comm")
     c = sub.add_parser("client")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--recv-size", type=int, default=65536)
+    c.add_argument("--comm")
     c.add_argument("actions", nargs="+")
     args = ap.parse_args()
+    if args.comm:
+        with open("/proc/self/comm", "w") as f:
+            f.write(args.comm)
     if args.mode == "server":
         run_server(args)
     else:

@@ -265,39 +265,44 @@ class E2ETest(unittest.TestCase):
                            check=True, capture_output=True, timeout=30)
         return cert, key
 
-    def python_server(self, host="127.0.0.1", name="pyserver"):
+    def python_server(self, host="127.0.0.1", name="pyserver", comm=None):
         """Starts tls_peer.py server; returns a Peer with .port and .log_dir."""
         cert, key = self.cert()
         log_dir = self.path(name + "-conns")
         os.makedirs(log_dir, exist_ok=True)
         port_file = self.path(name + ".port")
         p = self.spawn([PYTHON, TLS_PEER, "server", "--cert", cert, "--key", key, "--host", host,
-                        "--port-file", port_file, "--log-dir", log_dir], name)
+                        "--port-file", port_file, "--log-dir", log_dir]
+                       + (["--comm", comm] if comm else []), name)
 
         def port():
             if p.poll() is not None:
                 raise AssertionError("%s exited: %s" % (name, read_text(self.path(name + ".err"))))
-            return os.path.exists(port_file) and int(read_text(port_file))
-        return Peer(p, name, port=wait_for(port, 20, name + " to listen"), log_dir=log_dir,
+            return os.path.exists(port_file) and read_text(port_file)
+        return Peer(p, name, port=int(wait_for(port, 20, name + " to listen")), log_dir=log_dir,
                     host=host)
 
     def server_conn(self, server, client_port, timeout=60):
-        """What @server saw on the connection from @client_port (once it closed)."""
-        prefix = os.path.join(server.log_dir, "server-%d" % client_port)
+        """What @server saw on the connection from @client_port (once it closed).
+
+        @client_port may also be the name of a Unix socket connection (unixN)."""
+        prefix = os.path.join(server.log_dir, "server-%s" % client_port)
         wait_for(lambda: os.path.exists(prefix + ".json"), timeout,
-                 "%s to finish the connection from port %d" % (server.name, client_port))
+                 "%s to finish the connection from port %s" % (server.name, client_port))
         info = json.loads(read_text(prefix + ".json"))
         info["sent"] = read_bytes(prefix + "-sent.bin")
         info["recv"] = read_bytes(prefix + "-recv.bin")
         return info
 
     def python_client(self, port, actions, host="127.0.0.1", name="pyclient", wait=True,
-                      timeout=60, recv_size=None):
+                      timeout=60, recv_size=None, comm=None):
         """Runs tls_peer.py client; with @wait, returns its Peer with .info (json, sent, recv)."""
         out = self.path(name)
         argv = [PYTHON, TLS_PEER, "client", "--host", host, "--port", str(port), "--out", out]
         if recv_size:
             argv += ["--recv-size", str(recv_size)]
+        if comm:
+            argv += ["--comm", comm]
         p = self.spawn(argv + list(actions), name)
         peer = Peer(p, name, out=out)
         if wait:
@@ -417,6 +422,23 @@ class E2ETest(unittest.TestCase):
             self.fail("%s: captured %d bytes, expected %d; first difference at offset %d: "
                       "%r vs %r" % (what, len(stream.data), len(expected), n,
                                     stream.data[n:n + 40], expected[n:n + 40]))
+
+    def assert_causal(self, written, read, what):
+        """No byte is read before its write began: for every byte, the timestamp of the
+        frame that read it >= that of the frame that wrote it (writes are stamped at
+        call entry, reads at return). @written and @read are Streams of the two peers."""
+        import bisect
+        starts = [f.stream_offset for f in written.frames]
+        for r in read.frames:
+            if not r.payload:
+                continue
+            lo = bisect.bisect_right(starts, r.stream_offset) - 1
+            hi = bisect.bisect_right(starts, r.stream_offset + len(r.payload) - 1) - 1
+            for w in written.frames[max(lo, 0):hi + 1]:
+                if w.packet.ts_ns > r.packet.ts_ns:
+                    self.fail("%s: %r read at %d, but %r was written at %d (%d ns later)"
+                              % (what, r, r.packet.ts_ns, w, w.packet.ts_ns,
+                                 w.packet.ts_ns - r.packet.ts_ns))
 
     def assert_tuple(self, frames, local, remote, what):
         """Every frame has the process's @local and @remote (ip, port)."""

@@ -1,0 +1,3 @@
+module tlsdump.test/offsets
+
+go 1.17
