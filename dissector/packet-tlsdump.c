@@ -1207,6 +1207,12 @@ static gboolean dissect_header(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 				       hdr->version, TLSDUMP_RECORD_VERSION);
 		return FALSE;
 	}
+	if (avail < TLSDUMP_RECORD_HDR_LEN) {
+		expert_add_info_format(pinfo, ti, &ei_tlsdump_truncated,
+				       "tlsdump header truncated: %u of %u bytes", avail,
+				       TLSDUMP_RECORD_HDR_LEN);
+		return FALSE;
+	}
 	proto_tree_add_item_ret_uint(tree, hf_tlsdump_dir, tvb, TLSDUMP_OFF_DIRECTION, 1,
 				     ENC_BIG_ENDIAN, &v);
 	hdr->dir = (guint8)v;
@@ -1318,7 +1324,7 @@ static void call_other(tlsdump_conn_t *conn, tvbuff_t *tvb, packet_info *pinfo, 
 	if (tls_heur_list) {
 		heur_dtbl_entry_t *hdtbl_entry;
 		dissector_handle_t app_handle = NULL;
-		gboolean found = FALSE;
+		volatile gboolean found = FALSE;
 
 		TRY {
 			found = dissector_try_heuristic(tls_heur_list, tvb, pinfo, tree, &hdtbl_entry,

@@ -123,10 +123,13 @@ static bool arm64_is_return(uint32_t w)
 /*
  * Returns true for an instruction of Go's amd64 stack-check prologue that
  * writes only flags or R12/R13 (scratch in ABIInternal, never arguments):
- * CMPQ SP|R12, 16|24(R14); LEAQ -n(SP), R12; MOVQ SP, R12; SUBQ $n, R12.
+ * CMPQ SP|R12, 16|24(R14); LEAQ -n(SP), R12; MOVQ SP, R12; SUBQ $n, R12;
+ * and ENDBR64, which writes nothing (cgo code).
  */
 static bool x86_prologue_safe(const uint8_t *b, size_t n)
 {
+	if (n == 4 && b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa)
+		return true;
 	if (n == 4 && (b[0] == 0x49 || b[0] == 0x4d) && b[1] == 0x3b && b[2] == 0x66 &&
 	    (b[3] == 0x10 || b[3] == 0x18))
 		return true;

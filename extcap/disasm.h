@@ -33,9 +33,12 @@ struct disasm_result {
 	size_t returns_cap;
 	size_t n_returns;	/* out: return instructions found; > returns_cap: array too small */
 	/*
-	 * out: bytes that did not decode and were stepped over (arm64 zero
-	 * words, Go's padding, not counted). Non-zero means a data island
-	 * or a decoder gap: returns after it were found by resynchronising.
+	 * out: bytes that did not decode and were stepped over. On amd64,
+	 * non-zero means a data island or a decoder gap, and returns after it
+	 * were found by resynchronising byte by byte: treat them with
+	 * suspicion. On arm64 (fixed width, no resynchronisation) it counts
+	 * words capstone 4 does not know, such as the LSE atomics (CASAL,
+	 * LDADDAL) Go emits; zero words, Go's padding, are not counted.
 	 */
 	size_t skipped;
 	/*

@@ -651,8 +651,8 @@ static int read_headers(struct go_binary *gb, char *err, size_t err_len)
 			s->filesz = gb->size - phdr.p_offset;
 		if (s->filesz > s->memsz)
 			s->filesz = s->memsz;
-		if (s->vaddr + s->filesz < s->vaddr)
-			continue;	/* wraps around */
+		if (!s->filesz || s->vaddr + s->filesz < s->vaddr)
+			continue;	/* nothing in the file (.bss), or wraps around */
 		gb->nseg++;
 	}
 	if (!gb->nseg) {
@@ -915,20 +915,47 @@ size_t go_binary_func_count(const struct go_binary *gb)
 	return gb->pcln.nfunc;
 }
 
+/*
+ * Returns the funcID byte of table function @i (0 for an ordinary function),
+ * or 0x100 when the record is too short to hold one. Its offset: after the
+ * entry and eight int32 fields, plus startLine from Go 1.20.
+ */
+static unsigned int func_id(const struct pclntab *t, size_t i)
+{
+	const uint8_t *e = t->base + t->ftab + 2 * i * t->field;
+	uint64_t at = t->funcdata + rd(e + t->field, t->field) + t->field + 8 * 4;
+
+	if (t->format == GO_PCLNTAB_1_2)
+		return 0;
+	if (t->format >= GO_PCLNTAB_1_20)
+		at += 4;
+	return in_bounds(at, 1, t->size) ? t->base[at] : 0x100;
+}
+
 int go_binary_find_func(const struct go_binary *gb, const char *name, struct go_func *fn)
 {
+	unsigned int best_id = ~0u;
 	struct go_func f;
 	size_t i;
 
 	if (!find_in_symtab(gb, name, fn))
 		return 0;
+	/*
+	 * Since Go 1.17 a function called across ABIs has a wrapper of the same
+	 * name in the table. Wrappers carry funcID_wrapper, the last funcID of
+	 * every release: the lowest funcID is the body.
+	 */
 	for (i = 0; i < gb->pcln.nfunc; i++) {
+		unsigned int id;
 		const char *n;
 
-		if (!go_binary_func_at(gb, i, &n, &f) && !strcmp(n, name) && f.file_offset) {
+		if (go_binary_func_at(gb, i, &n, &f) || strcmp(n, name) || !f.file_offset)
+			continue;
+		id = func_id(&gb->pcln, i);
+		if (id < best_id) {
 			*fn = f;
-			return 0;
+			best_id = id;
 		}
 	}
-	return -ENOENT;
+	return best_id == ~0u ? -ENOENT : 0;
 }

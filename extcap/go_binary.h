@@ -83,6 +83,7 @@ const char *go_binary_version(const struct go_binary *gb);
  */
 int go_binary_version_number(const struct go_binary *gb, int *minor, int *patch);
 
+/* Returns the target architecture (ELF e_machine). */
 enum go_arch go_binary_arch(const struct go_binary *gb);
 
 /* Returns true when the file is ET_DYN (PIE): it is loaded at a random base. */
@@ -91,6 +92,7 @@ bool go_binary_is_pie(const struct go_binary *gb);
 /* Returns true when the file has a .symtab section with defined functions. */
 bool go_binary_has_symtab(const struct go_binary *gb);
 
+/* Returns the layout of the function table found, or GO_PCLNTAB_NONE. */
 enum go_pclntab_format go_binary_pclntab_format(const struct go_binary *gb);
 
 /*
@@ -104,6 +106,12 @@ bool go_binary_register_abi(const struct go_binary *gb);
 /*
  * Finds the function named @name ("crypto/tls.(*Conn).Read"): in .symtab
  * first, then in .gopclntab. Returns 0 and fills @fn, or -ENOENT.
+ *
+ * From Go 1.17, a function called across ABIs also has a small ABI wrapper.
+ * .symtab names the ABIInternal symbol @name and the ABI0 one @name".abi0";
+ * .gopclntab names both @name and this picks the body, not the wrapper. The
+ * two agree for Go functions (the body is ABIInternal); for an assembly
+ * function, .symtab gives its ABIInternal wrapper and .gopclntab its body.
  */
 int go_binary_find_func(const struct go_binary *gb, const char *name, struct go_func *fn);
 

@@ -21,6 +21,7 @@ import tlsdump_e2e as e2e  # noqa: E402
 import tlsdump_pcapng as pcapng  # noqa: E402
 
 MiB = e2e.MiB
+COMM = "tlsd-e2e-large"
 
 
 class LargeTransfers(e2e.E2ETest):
@@ -28,9 +29,11 @@ class LargeTransfers(e2e.E2ETest):
         return self.transfer_actions(["get:" + path])
 
     def transfer_actions(self, actions):
-        server = self.python_server()
-        cap = self.start_tlsdump()
-        client = self.python_client(server.port, actions)
+        # Peers with a process name of their own and -c: a lossless capture
+        # whatever else runs on the host.
+        server = self.python_server(comm=COMM)
+        cap = self.start_tlsdump("-c", COMM)
+        client = self.python_client(server.port, actions, comm=COMM)
         srv = self.server_conn(server, client.info["local"][1])
         cap.stop()
         frames = cap.frames()

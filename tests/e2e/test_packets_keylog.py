@@ -22,6 +22,7 @@ lines works too.
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_packets_lib as lib  # noqa: E402
 from test_packets_lib import e2e, pcapng  # noqa: E402
@@ -128,6 +129,24 @@ class PacketsKeylog(lib.PacketsTest):
         local, remote = tuple(client.info["local"]), ("127.0.0.1", pysrv.port)
         self.check_connection(segs, local, remote, self.frames_between(frames, local, remote),
                               "python connection without secrets")
+
+    def test_stop_while_waiting_for_secrets(self):
+        """Stopping while a connection's packets wait for secrets that never come
+        writes them all (no loss at the end of the capture)."""
+        pysrv = self.python_server()
+        keys = self.path("keys.txt")
+        cap = self.start_tlsdump("--tls-keylog", keys)
+        client = self.python_client(pysrv.port, ["get:/stop-waiting"])
+        self.server_conn(pysrv, client.info["local"][1])
+        self.settle(0.4)  # the packets reached libpcap; their 2 s wait is not over
+        cap.stop()
+        capture, frames, segs = self.read_capture(cap)
+        self.assert_time_ordered(capture)
+        local, remote = tuple(client.info["local"]), ("127.0.0.1", pysrv.port)
+        self.check_connection(segs, local, remote, self.frames_between(frames, local, remote),
+                              "connection held for secrets at stop")
+        for if_id, ifc in lib.packet_interfaces(capture):
+            self.assert_isb(capture, if_id, ifc.name)
 
     def test_without_keylog_no_decryption(self):
         cap, capture, frames, segs, curl, mine, local, remote, uri, keys = self.capture_curl("", False)

@@ -24,11 +24,14 @@ veths) is removed by its cleanups.
 import collections
 import ipaddress
 import os
+import pwd
 import re
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -599,14 +602,50 @@ class PacketsTest(e2e.E2ETest):
 
     # --- tshark ------------------------------------------------------------
 
-    def tshark_rows(self, path, fields, dfilter, extra=()):
-        """tshark -T fields rows (all occurrences, comma separated) as dicts."""
+    def tshark_rows(self, path, fields, dfilter, extra=(), runner=None):
+        """tshark -T fields rows (first occurrence of each field) as dicts."""
         args = ["-r", path, "-T", "fields", "-E", "occurrence=f"]
         for f in fields:
             args += ["-e", f]
         args += ["-Y", dfilter]
-        out = self.tshark(*args, *extra)
+        out = (runner or self.tshark)(*args, *extra)
         return [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
+
+    def plugin_tshark(self, path):
+        """When the tlsdump dissector is not installed but the build's plugin is named by
+        $TLSDUMP_PACKETS_PLUGIN (and $TLSDUMP_PACKETS_PLUGIN_ABI), a tshark runner
+        that loads it (as nobody, from a temporary HOME: root's tshark loads no personal
+        plugins) and the copy of @path it can read; else (None, None)."""
+        so, abi = os.environ.get("TLSDUMP_PACKETS_PLUGIN"), os.environ.get("TLSDUMP_PACKETS_PLUGIN_ABI")
+        if not so or not abi or not os.path.exists(so):
+            return None, None
+        root = tempfile.mkdtemp(prefix="tlsdump-packets-plugin-")
+        self.addCleanup(shutil.rmtree, root, True)
+        home = os.path.join(root, "home")
+        epan = os.path.join(home, ".local", "lib", "wireshark", "plugins", abi, "epan")
+        os.makedirs(epan)
+        shutil.copy(so, os.path.join(epan, "tlsdump.so"))
+        copy = os.path.join(root, os.path.basename(path))
+        shutil.copy(path, copy)
+        for dirpath, _, files in os.walk(root):
+            os.chmod(dirpath, 0o755)
+            for f in files:
+                os.chmod(os.path.join(dirpath, f), 0o644)
+        nobody = pwd.getpwnam("nobody")
+
+        def run(*args):
+            cmd = ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid,
+                   "--clear-groups", "env", "-i", "HOME=" + home,
+                   "PATH=" + os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL=C.UTF-8",
+                   "tshark", *args]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=root,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 0, "tshark (with the plugin) %s failed:\n%s"
+                             % (" ".join(args), p.stderr))
+            return p.stdout
+        if "tlsdump.so" not in run("-G", "plugins"):
+            self.fail("tshark does not load the plugin %s (ABI %s)" % (so, abi))
+        return run, copy
 
     def tshark_has_tlsdump_dissector(self):
         out = subprocess.run(["tshark", "-G", "protocols"], capture_output=True, text=True,
@@ -630,17 +669,24 @@ class PacketsTest(e2e.E2ETest):
         """tshark's view: each connection of @conns ([(what, client, server, frames)]) has a
         ClientHello on one of @ifaces whose addresses and ports are those of every one
         of its plaintext frames (exported_pdu and ip fields); with the tlsdump dissector
-        installed, also the same tcp.stream."""
+        (installed, or the build's plugin: plugin_tshark()), also the same tcp.stream."""
         ch_fields = ["frame.number", "frame.interface_name", "ip.src", "ip.dst", "ipv6.src",
                      "ipv6.dst", "tcp.srcport", "tcp.dstport", "tcp.stream"]
         pt_fields = ["frame.number", "frame.interface_name", "exported_pdu.ipv4_src",
                      "exported_pdu.ipv4_dst", "exported_pdu.ipv6_src", "exported_pdu.ipv6_dst",
                      "exported_pdu.src_port", "exported_pdu.dst_port", "ip.src", "ip.dst",
                      "ipv6.src", "ipv6.dst", "tcp.stream"]
-        hellos = self.tshark_rows(path, ch_fields, "tls.handshake.type == 1 && !exported_pdu")
-        plain = {int(r["frame.number"]): r
-                 for r in self.tshark_rows(path, pt_fields, "exported_pdu")}
         plugin = self.tshark_has_tlsdump_dissector()
+        runner = None
+        if not plugin:
+            runner, copy = self.plugin_tshark(path)
+            if runner:
+                plugin, path = True, copy
+        hellos = self.tshark_rows(path, ch_fields, "tls.handshake.type == 1 && !exported_pdu",
+                                  runner=runner)
+        plain = {int(r["frame.number"]): r
+                 for r in self.tshark_rows(path, pt_fields, "exported_pdu", runner=runner)}
+        self.tcp_stream_checked = plugin
         for what, client, server, frames in conns:
             client, server = tuple(client), tuple(server)
             mine = [r for r in hellos

@@ -19,12 +19,16 @@ curl against `openssl s_server -www`, a Python client against a Python server
   tlsdump) each write frame precedes the packet that carries its first byte
   and each read frame follows the packet that carries its last byte.
 
+test_large_transfer_order: the same properties with an 8 MiB response and a
+2 MiB request.
+
 test_default_interface_is_linux_sll2: the "any" interface has link type
 LINUX_SLL2 (276).
 """
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_packets_lib as lib  # noqa: E402
 from test_packets_lib import e2e, pcapng  # noqa: E402
@@ -82,6 +86,24 @@ class PacketsLoopback(lib.PacketsTest):
         self.assertTrue(os.path.exists(keys), "curl wrote no key log")
         self.assert_precise_order(cap.out, segs, mine, curl_local, server, "curl",
                                   extra=["-o", "tls.keylog_file:" + keys])
+
+    def test_large_transfer_order(self):
+        """An 8 MiB response and a 2 MiB request: many packets and plaintext frames
+        interleaved; time order, no duplicate, complete, reads after their ciphertext."""
+        pysrv = self.python_server("127.0.0.1")
+        cap = self.start_tlsdump()
+        client = self.python_client(pysrv.port, ["get:/bytes/%d" % (8 << 20), "post:%d" % (2 << 20)])
+        self.server_conn(pysrv, client.info["local"][1])
+        self.settle()
+        cap.stop()
+        capture, frames, segs = self.read_capture(cap)
+        self.assert_time_ordered(capture)
+        self.assert_no_duplicates(segs)
+        local, remote = tuple(client.info["local"]), ("127.0.0.1", pysrv.port)
+        fr = self.frames_between(frames, local, remote)
+        self.check_connection(segs, local, remote, fr, "large transfer")
+        self.assert_stream(self.stream_of(fr, client.pid, pcapng.DIR_READ), client.info["recv"],
+                           "client read")
 
     def test_default_interface_is_linux_sll2(self):
         s_server = self.openssl_server("127.0.0.1")

@@ -17,6 +17,7 @@ selected processes' connections).
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_packets_lib as lib  # noqa: E402
 from test_packets_lib import e2e, pcapng  # noqa: E402

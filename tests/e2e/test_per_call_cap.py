@@ -19,13 +19,15 @@ import tlsdump_e2e as e2e  # noqa: E402
 import tlsdump_pcapng as pcapng  # noqa: E402
 
 CAP = 100
+COMM = "tlsd-e2e-cap"  # the peers' process name: -c keeps other traffic out
 
 
 class PerCallCap(e2e.E2ETest):
     def test_cap_100(self):
-        server = self.python_server()
-        cap = self.start_tlsdump("--max-bytes-per-call", str(CAP))
-        client = self.python_client(server.port, ["post:1000", "get:/hi", "get:/bytes/8000"])
+        server = self.python_server(comm=COMM)
+        cap = self.start_tlsdump("--max-bytes-per-call", str(CAP), "-c", COMM)
+        client = self.python_client(server.port, ["post:1000", "get:/hi", "get:/bytes/8000"],
+                                    comm=COMM)
         srv = self.server_conn(server, client.info["local"][1])
         cap.stop()
         frames = cap.frames()
@@ -76,9 +78,10 @@ class PerCallCap(e2e.E2ETest):
         """A cap above the frame size: the call's first 40000 bytes in several frames,
         CAPPED only on the last, the rest (60000) as the next frame's gap."""
         cap_bytes = 40000
-        server = self.python_server()
-        cap = self.start_tlsdump("--max-bytes-per-call", str(cap_bytes))
-        client = self.python_client(server.port, ["get:/bytes/100000?split=1", "get:/next"])
+        server = self.python_server(comm=COMM)
+        cap = self.start_tlsdump("--max-bytes-per-call", str(cap_bytes), "-c", COMM)
+        client = self.python_client(server.port, ["get:/bytes/100000?split=1", "get:/next"],
+                                    comm=COMM)
         srv = self.server_conn(server, client.info["local"][1])
         cap.stop()
         frames = cap.frames()

@@ -21,13 +21,14 @@ import tlsdump_e2e as e2e  # noqa: E402
 import tlsdump_pcapng as pcapng  # noqa: E402
 
 SIZE = 8 * e2e.MiB
+COMM = "tlsd-e2e-ts"  # the peers' process name: -c keeps other traffic out
 
 
 class WriteTimestamps(e2e.E2ETest):
     def capture(self, actions):
-        server = self.python_server()
-        cap = self.start_tlsdump()
-        client = self.python_client(server.port, actions)
+        server = self.python_server(comm=COMM)
+        cap = self.start_tlsdump("-c", COMM)
+        client = self.python_client(server.port, actions, comm=COMM)
         srv = self.server_conn(server, client.info["local"][1])
         cap.stop()
         return server, client, srv, cap.frames()

@@ -330,14 +330,23 @@ class E2ETest(unittest.TestCase):
             return m and int(m.group(1))
         return Peer(p, name, port=wait_for(port, 20, "s_server to listen"), host=host)
 
-    def curl(self, url, *extra, name="curl", timeout=30):
-        """Runs curl (OpenSSL backend) to @url; returns a Peer with .body, .headers, .argv."""
+    def curl(self, url, *extra, name="curl", timeout=30, binary="curl"):
+        """Runs curl (OpenSSL backend) to @url; returns a Peer with .body, .headers, .argv.
+
+        @binary may be a renamed copy (see renamed_curl()) to give it its own comm."""
         body, headers = self.path(name + ".body"), self.path(name + ".headers")
-        argv = ["curl", "-sS", "-k", "--http1.1", "--max-time", str(timeout), "-o", body,
+        argv = [binary, "-sS", "-k", "--http1.1", "--max-time", str(timeout), "-o", body,
                 "-D", headers, *extra, url]
         p = self.spawn(argv, name)
         self.wait_proc(p, name, timeout + 5)
         return Peer(p, name, argv=argv, body=read_bytes(body), headers=read_bytes(headers))
+
+    def renamed_curl(self, comm):
+        """A copy of /usr/bin/curl named @comm (its process name), so a capture can
+        select it with -c @comm whatever else runs on the host."""
+        path = self.path(comm)
+        shutil.copy(shutil.which("curl"), path)
+        return path
 
     # --- tshark ----------------------------------------------------------
 

@@ -24,9 +24,9 @@ func main() {
 	tlsConn := reflect.TypeOf((*tls.Conn)(nil)).Elem()
 	tcpConn := reflect.TypeOf((*net.TCPConn)(nil)).Elem()
 	tcpAddr := reflect.TypeOf((*net.TCPAddr)(nil)).Elem()
-	conn := field(tcpConn, "conn").Type           // net.conn
-	netFD := field(conn, "fd").Type.Elem()          // net.netFD
-	pollFD := field(netFD, "pfd").Type              // internal/poll.FD
+	conn := field(tcpConn, "conn").Type    // net.conn
+	netFD := field(conn, "fd").Type.Elem() // net.netFD
+	pollFD := field(netFD, "pfd").Type     // internal/poll.FD
 
 	out := []struct {
 		typ, member string
