@@ -395,49 +395,37 @@ static __always_inline __u64 call_result(struct pt_regs *ctx, struct active_call
 	}
 }
 
-static __always_inline int exit_call(struct pt_regs *ctx)
+/*
+ * Emits the @n bytes a finished call (@call) moved, on the connection of
+ * (@tgid, call->ssl), as chunks in the ring buffer. @dir: 0 read, 1 write.
+ * Also records the connection when @n is 0 (a failed call still named its
+ * socket).
+ */
+static __always_inline int emit_call(struct active_call *call, __u64 n, __u8 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, zero = 0;
-	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
-	struct active_call call;
 	struct tls_data_event *tmpl;
 	struct conn_state *cs;
 	struct emit_ctx ec = {};
-	__u64 n;
-	__u8 dir;
 
-	if (!cur)
-		return 0;
-	if (cur->depth > 1) {
-		cur->depth--;
-		return 0;
-	}
-	call = *cur;
-	bpf_map_delete_elem(&active_calls, &id);
-
-	if (capture_stopping)
-		return 0;
-	n = call_result(ctx, &call);
-	/* Even a failed call (WANT_READ) taught us its socket: remember the connection. */
-	cs = resolve_conn(tgid, &call);
+	cs = resolve_conn(tgid, call);
 	if (!n || !cs)
 		return 0;
 	tmpl = bpf_map_lookup_elem(&event_template, &zero);
 	if (!tmpl)
 		return 0;
 
-	dir = (call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX) ? 0 : 1;
 	/* Plaintext exists before a write's records hit the wire and after a
 	 * read's arrived: stamp writes at entry and reads at return. */
-	tmpl->ts_ns = dir ? call.entry_ns : bpf_ktime_get_ns();
+	tmpl->ts_ns = dir ? call->entry_ns : bpf_ktime_get_ns();
 	tmpl->conn_id = cs->conn_id;
 	tmpl->stream_offset = cs->offset[dir & 1];
 	tmpl->call_len = n;
 	tmpl->cgroup_id = bpf_get_current_cgroup_id();
 	tmpl->pid = tgid;
 	tmpl->tid = (__u32)id;
-	tmpl->lib_cookie = call.cookie;
+	tmpl->lib_cookie = call->cookie;
 	tmpl->direction = dir;
 	tmpl->role = cs->role;
 	tmpl->family = cs->family;
@@ -450,7 +438,7 @@ static __always_inline int exit_call(struct pt_regs *ctx)
 	 * so user space sees exactly how many bytes are missing. */
 	cs->offset[dir & 1] += n;
 
-	ec.buf = call.buf;
+	ec.buf = call->buf;
 	ec.emit_len = n;
 	if (max_bytes_per_call && n > max_bytes_per_call) {
 		ec.emit_len = max_bytes_per_call;
@@ -458,6 +446,27 @@ static __always_inline int exit_call(struct pt_regs *ctx)
 	}
 	bpf_loop((ec.emit_len + TLSDUMP_CHUNK_MAX - 1) / TLSDUMP_CHUNK_MAX, emit_chunk, &ec, 0);
 	return 0;
+}
+
+static __always_inline int exit_call(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
+	struct active_call call;
+	__u8 dir;
+
+	if (!cur)
+		return 0;
+	if (cur->depth > 1) {
+		cur->depth--;
+		return 0;
+	}
+	call = *cur;
+	bpf_map_delete_elem(&active_calls, &id);
+	if (capture_stopping)
+		return 0;
+	dir = (call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX) ? 0 : 1;
+	return emit_call(&call, call_result(ctx, &call), dir);
 }
 
 SEC("uprobe")
@@ -603,3 +612,5 @@ int sched_process_exit(void *ctx)
 	bpf_map_delete_elem(&active_calls, &id);
 	return 0;
 }
+
+#include "go_tls.bpf.h"

@@ -62,12 +62,41 @@ enum ctl_event_type {
 	CTL_EVENT_EXEC = 1,	/* a process called execve: look for TLS libraries */
 	CTL_EVENT_LIBS_CHANGED = 2, /* the dynamic linker changed a link map (dlopen) */
 	CTL_EVENT_EXIT = 3,	/* a process (thread group) exited */
+	CTL_EVENT_KEYLOG = 4,	/* struct keylog_event: a TLS secret from Go's writeKeyLog */
 };
 
 /* Control events: small, on their own ring so data pressure never loses them. */
 struct ctl_event {
 	__u32 type;
 	__u32 pid;
+};
+
+#define KEYLOG_LABEL_MAX 48
+#define KEYLOG_RANDOM_LEN 32
+#define KEYLOG_SECRET_MAX 64
+
+/* One NSS key log line, in parts: label, client random, secret. */
+struct keylog_event {
+	__u32 type;		/* CTL_EVENT_KEYLOG */
+	__u32 pid;
+	__u32 label_len;
+	__u32 secret_len;
+	char label[KEYLOG_LABEL_MAX];
+	__u8 client_random[KEYLOG_RANDOM_LEN];
+	__u8 secret[KEYLOG_SECRET_MAX];
+};
+
+/*
+ * Where a Go binary keeps what the probes read, per probed file (key: the
+ * target's cookie). Offsets come from DWARF, or a table by Go version for
+ * stripped binaries (extcap/go_dwarf.c).
+ */
+struct go_config {
+	__u32 register_abi;	/* 1: ABIInternal (arguments in registers), 0: ABI0 (stack) */
+	__s32 g_goid;		/* runtime.g.goid */
+	__s32 tls_conn_conn;	/* crypto/tls.Conn.conn, a net.Conn interface {itab, data} */
+	__s32 tcpconn_netfd;	/* net.TCPConn -> its conn.fd (*net.netFD) */
+	__s32 netfd_sysfd;	/* net.netFD -> pfd.Sysfd (the socket descriptor) */
 };
 
 /* Indexes of the per-CPU counters in the "stats" map. */

@@ -296,8 +296,6 @@ typedef struct {
 	tlsdump_dir_t *dir;
 	guint8 dirno;
 	tlsdump_frame_t *frame;
-	const guint8 *payload; /* this frame's plaintext */
-	guint32 payload_len;
 } tlsdump_ctx_t;
 
 static guint tlsdump_conn_hash(gconstpointer k)
@@ -322,8 +320,7 @@ static void tlsdump_init(void)
 
 /* ---- pending bytes ---------------------------------------------------- */
 
-static void pending_append(tlsdump_ctx_t *ctx, tlsdump_pending_t *p, const guint8 *data,
-			   guint32 len, gint64 rec_off)
+static void pending_append(tlsdump_pending_t *p, const guint8 *data, guint32 len, gint64 rec_off)
 {
 	if (!len)
 		return;
@@ -343,7 +340,6 @@ static void pending_append(tlsdump_ctx_t *ctx, tlsdump_pending_t *p, const guint
 	}
 	memcpy(p->data + p->len, data, len);
 	p->len += len;
-	(void)ctx;
 }
 
 static void pending_clear(tlsdump_pending_t *p)
@@ -404,12 +400,6 @@ static tlsdump_req_t *new_request(tlsdump_ctx_t *ctx)
 	req->num = ctx->pinfo->num;
 	req->ts = ctx->pinfo->abs_ts;
 	return req;
-}
-
-/* The record direction carrying requests, from the role or what was seen. */
-static gint request_dir(const tlsdump_conn_t *conn)
-{
-	return conn->req_dir;
 }
 
 /* ---- HTTP/1.x pairing --------------------------------------------------- */
@@ -479,7 +469,7 @@ static void h2_frames_done(tlsdump_ctx_t *ctx, const guint8 *buf, guint32 len)
 			req = (tlsdump_req_t *)wmem_map_lookup(conn->h2_streams, GUINT_TO_POINTER(f.stream_id));
 			if (!req) {
 				/* Only the requesting side opens a stream, when that side is known. */
-				if (request_dir(conn) >= 0 && request_dir(conn) != ctx->dirno)
+				if (conn->req_dir >= 0 && conn->req_dir != ctx->dirno)
 					continue;
 				req = new_request(ctx);
 				req->resp_dir = !ctx->dirno;
@@ -621,7 +611,7 @@ static void remember_frame(tlsdump_ctx_t *ctx, tlsdump_pending_t *p)
 
 static void process_bytes(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 rec_off);
 
-static void enter_app(tlsdump_conn_t *conn, tlsdump_dir_t *dir, gboolean at_stream_start)
+static void enter_app(tlsdump_conn_t *conn, tlsdump_dir_t *dir)
 {
 	switch (conn->app) {
 	case APP_HTTP1:
@@ -634,7 +624,6 @@ static void enter_app(tlsdump_conn_t *conn, tlsdump_dir_t *dir, gboolean at_stre
 		tlsdump_h2_reset(&dir->h2, FALSE);
 		dir->complete_len = 0;
 		dir->mode = MODE_FRAME;
-		(void)at_stream_start;
 		break;
 	case APP_OTHER:
 		dir->mode = MODE_OTHER;
@@ -681,7 +670,7 @@ static void h1_switch(tlsdump_ctx_t *ctx, gboolean to_h2)
 
 		if (dir != ctx->dir)
 			pending_clear(&dir->pending);
-		enter_app(conn, dir, FALSE);
+		enter_app(conn, dir);
 		/* After "Upgrade: h2c" the client opens HTTP/2 with the preface. */
 		if (to_h2 && d == conn->req_dir)
 			tlsdump_h2_reset(&dir->h2, TRUE);
@@ -711,7 +700,7 @@ static void frame_h1(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64
 			if (rec_off >= 0)
 				add_range_unit(ctx, UNIT_BODY, (guint32)rec_off + pos, n);
 		} else {
-			pending_append(ctx, p, data + pos, n, rec_off >= 0 ? rec_off + pos : -1);
+			pending_append(p, data + pos, n, rec_off >= 0 ? rec_off + pos : -1);
 		}
 		pos += n;
 
@@ -728,7 +717,9 @@ static void frame_h1(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64
 			if (ev == TLSDUMP_H1_EV_UNTIL_CLOSE) {
 				dir->mode = MODE_UNTIL_CLOSE;
 			} else if (h->done_switched) {
+				/* The rest of this frame belongs to the new protocol. */
 				h1_switch(ctx, status == 101 && h->done_upgrade_h2c);
+				break;
 			}
 		} else if (ev == TLSDUMP_H1_EV_ERROR) {
 			flush_pending(ctx, UNIT_SKIPPED, p->len, FALSE);
@@ -754,7 +745,7 @@ static void frame_h2(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64
 		enum tlsdump_h2_event ev;
 		guint32 n = (guint32)tlsdump_h2_feed(&dir->h2, data + pos, len - pos, &ev);
 
-		pending_append(ctx, p, data + pos, n, rec_off >= 0 ? rec_off + pos : -1);
+		pending_append(p, data + pos, n, rec_off >= 0 ? rec_off + pos : -1);
 		pos += n;
 		if (ev == TLSDUMP_H2_EV_END) {
 			dir->complete_len = p->len;
@@ -808,7 +799,7 @@ static void detect(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 r
 	}
 	d = tlsdump_detect(buf, blen);
 	if (d == TLSDUMP_DETECT_MORE) {
-		pending_append(ctx, p, data, len, rec_off);
+		pending_append(p, data, len, rec_off);
 		return;
 	}
 	if (d == TLSDUMP_DETECT_HTTP1)
@@ -817,7 +808,7 @@ static void detect(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 r
 		conn->app = APP_HTTP2;
 	else
 		conn->app = APP_OTHER;
-	enter_app(conn, dir, TRUE);
+	enter_app(conn, dir);
 	if (conn->app == APP_HTTP2 && blen >= TLSDUMP_H2_PREFACE_LEN &&
 	    memcmp(buf, TLSDUMP_H2_PREFACE, TLSDUMP_H2_PREFACE_LEN) == 0)
 		tlsdump_h2_reset(&dir->h2, TRUE);
@@ -898,14 +889,14 @@ static void resync(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 r
 			p->len = p->earlier_len = tail - keep_from;
 			if (rec_off >= 0)
 				p->cur_start = (guint32)rec_off;
-			pending_append(ctx, p, data, len, rec_off);
+			pending_append(p, data, len, rec_off);
 		} else {
 			guint32 skip = keep_from - tail;
 
 			pending_clear(p);
 			if (rec_off >= 0)
 				add_range_unit(ctx, UNIT_SKIPPED, (guint32)rec_off, skip);
-			pending_append(ctx, p, data + skip, len - skip, rec_off >= 0 ? rec_off + skip : -1);
+			pending_append(p, data + skip, len - skip, rec_off >= 0 ? rec_off + skip : -1);
 		}
 		return;
 	}
@@ -913,7 +904,7 @@ static void resync(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 r
 	/* A boundary at @off of tail + data. */
 	if (conn->app == APP_UNKNOWN)
 		conn->app = is_h2 ? APP_HTTP2 : APP_HTTP1;
-	enter_app(conn, dir, FALSE);
+	enter_app(conn, dir);
 	if (is_h2 && blen - off >= TLSDUMP_H2_PREFACE_LEN &&
 	    memcmp(buf + off, TLSDUMP_H2_PREFACE, TLSDUMP_H2_PREFACE_LEN) == 0)
 		tlsdump_h2_reset(&dir->h2, TRUE);
@@ -948,7 +939,7 @@ static void process_bytes(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, g
 	switch (dir->mode) {
 	case MODE_DETECT:
 		if (ctx->conn->app != APP_UNKNOWN) {
-			enter_app(ctx->conn, dir, TRUE);
+			enter_app(ctx->conn, dir);
 			if (ctx->conn->app == APP_HTTP2 && ctx->conn->req_dir == ctx->dirno &&
 			    dir->next_offset == 0)
 				tlsdump_h2_reset(&dir->h2, TRUE);
@@ -1112,8 +1103,6 @@ static tlsdump_frame_t *analyse(packet_info *pinfo, const tlsdump_hdr_t *hdr,
 	ctx.dir = dir;
 	ctx.dirno = hdr->dir;
 	ctx.frame = frame;
-	ctx.payload = payload;
-	ctx.payload_len = hdr->payload_len;
 
 	find_tcp_stream(pinfo, conn);
 	frame->has_tcp_stream = conn->has_tcp_stream;

@@ -16,14 +16,17 @@
 #define MAX_DIES (1u << 26)
 
 /*
- * libdwarf 0.x dropped the access argument of dwarf_init_b() and, from 0.9,
- * replaced dwarf_next_cu_header_d() by _e(). Debian 12 ships 20210528,
- * which predates both and defines no DW_LIBDWARF_VERSION_MAJOR.
+ * libdwarf 0.x dropped the access argument of dwarf_init_b() and the error
+ * argument of dwarf_finish(); 0.9 replaced dwarf_next_cu_header_d() by _e().
+ * Debian 12 ships 20210528, which predates all three and defines no
+ * DW_LIBDWARF_VERSION_MAJOR.
  */
 #ifdef DW_LIBDWARF_VERSION_MAJOR
 #define dw_init(fd, dbg, err) dwarf_init_b(fd, DW_GROUPNUMBER_ANY, NULL, NULL, dbg, err)
+#define dw_finish(dbg) dwarf_finish(dbg)
 #else
 #define dw_init(fd, dbg, err) dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, dbg, err)
+#define dw_finish(dbg) dwarf_finish(dbg, NULL)
 #endif
 
 /* Advances to the next compilation unit and returns its DIE: DW_DLV_OK, _NO_ENTRY or _ERROR. */
@@ -209,7 +212,7 @@ int go_dwarf_members(const char *path, struct go_member_query *queries, size_t n
 		}
 		dwarf_dealloc_die(cu);
 	}
-	dwarf_finish(dbg, NULL);
+	dw_finish(dbg);
 	close(fd);
 	return ret ? ret : found;
 }

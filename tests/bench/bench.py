@@ -735,7 +735,7 @@ def walk_pcapng(path):
             off = 0
             while off + 4 <= len(data):
                 tag, tlen = struct.unpack(">HH", data[off:off + 4])
-                off += 4 + ((tlen + 3) & ~3)
+                off += 4 + tlen  # values are not padded
                 if tag == 0:
                     break
             hdr = data[off:off + 48]

@@ -415,6 +415,38 @@ static void fixture_gap(const char *dir)
 	fx_close(&fx);
 }
 
+/* An HTTP/1.1 -> HTTP/2 upgrade (h2c), and a connection that is not HTTP. */
+static void fixture_upgrade_other(const char *dir)
+{
+	struct fixture fx;
+	struct conn c = client_conn(8);
+	struct conn smtp = client_conn(9);
+	uint8_t buf[256];
+	size_t n;
+	static const char upgrade[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				      "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+	static const uint8_t resp[] = { 0x88 };
+
+	fx_open(&fx, dir, "upgrade_other.pcapng");
+	emit_str(&fx, &c, W, "GET /up HTTP/1.1\r\nHost: example.com\r\n"
+			     "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+			     "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+	/* 101, then in the same frame the server's SETTINGS and stream 1's response. */
+	n = strlen(upgrade);
+	memcpy(buf, upgrade, n);
+	n += h2_put(buf + n, 0x4, 0, 0, NULL, 0);
+	n += h2_put(buf + n, 0x1, 0x04, 1, resp, sizeof(resp));
+	n += h2_put(buf + n, 0x0, 0x01, 1, "up!", 3);
+	emit(&fx, &c, R, buf, n);
+	memcpy(buf, H2_PREFACE, 24);
+	n = 24 + h2_put(buf + 24, 0x4, 0, 0, NULL, 0);
+	emit(&fx, &c, W, buf, n);
+
+	emit_str(&fx, &smtp, R, "220 mail.example.com ESMTP\r\n");
+	emit_str(&fx, &smtp, W, "EHLO client.example.com\r\n");
+	fx_close(&fx);
+}
+
 /*
  * Malformed headers: each frame is a valid record from the writer with one
  * defect put in afterwards, then a valid frame to show dissection goes on.
@@ -590,5 +622,6 @@ int main(int argc, char **argv)
 	fixture_h2(argv[1]);
 	fixture_gap(argv[1]);
 	fixture_malformed(argv[1]);
+	fixture_upgrade_other(argv[1]);
 	return 0;
 }

@@ -77,6 +77,11 @@ CASES = {
     "header_tree": ("http1_split_request", ["-2", "-V", "-O", "tlsdump", "-Y", "frame.number == 3"]),
     "follow_http": ("http1_split_request", ["-q", "-z", "follow,http,ascii,0"]),
     "follow_http2": ("http2", ["-q", "-z", "follow,http2,ascii,0,3"]),
+    "upgrade_other": ("upgrade_other", ["-2"] + fields(
+        ["frame.number", "tlsdump.conn", "tlsdump.dir", "tlsdump.app", "tlsdump.request_in",
+         "tlsdump.response_in", "http.request.uri", "http.response.code", "http.upgrade",
+         "http2.streamid", "http2.type", "http2.headers.status", "http2.data.data",
+         "frame.protocols", "_ws.col.Info"])),
     "tcp_stream_filter": ("http2", ["-Y", "tcp.stream == 0 && tlsdump"]
                           + fields(["frame.number", "tcp.stream", "tlsdump.tcp_stream"])),
 }
