@@ -215,6 +215,7 @@ typedef struct {
 	gboolean has_tcp_stream;
 	guint32 tcp_stream;
 	gboolean synth_ports; /* no addresses: give sub-dissectors a direction */
+	guint8 dir;	      /* record direction */
 } tlsdump_frame_t;
 
 /* A request waiting for its response. */
@@ -350,7 +351,7 @@ static void pending_clear(tlsdump_pending_t *p)
 	p->frames = NULL;
 }
 
-/* Frees a direction's pending bytes and tells its frames they were never completed. */
+/* Frees a direction's pending bytes: after lost bytes they can never complete. */
 static void pending_drop(tlsdump_pending_t *p)
 {
 	wmem_free(wmem_file_scope(), p->data);
@@ -911,8 +912,10 @@ static void resync(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, gint64 r
 	if (off < tail) {
 		guint32 keep = tail - (guint32)off;
 		guint8 *old = (guint8 *)wmem_memdup(ctx->pinfo->pool, p->data + off, keep);
+		wmem_array_t *frames = p->frames;
 
 		pending_clear(p);
+		p->frames = frames; /* the kept bytes still come from those frames */
 		process_bytes(ctx, old, keep, -1);
 		process_bytes(ctx, data, len, rec_off);
 	} else {
@@ -1021,9 +1024,7 @@ static void handle_discontinuity(tlsdump_ctx_t *ctx)
 		 */
 		conn->conv_id = tlsdump_next_conv_id++;
 		ctx->frame->h2_restart = TRUE;
-		pending_drop(&conn->dir[!ctx->dirno].pending);
-		conn->dir[!ctx->dirno].complete_len = 0;
-		conn->dir[!ctx->dirno].mode = MODE_RESYNC;
+		/* The other direction's framing is intact: only its decoder restarts. */
 		dir->mode = MODE_RESYNC;
 		break;
 	case APP_OTHER:
@@ -1097,6 +1098,7 @@ static tlsdump_frame_t *analyse(packet_info *pinfo, const tlsdump_hdr_t *hdr,
 
 	frame->num = pinfo->num;
 	frame->conn = conn;
+	frame->dir = hdr->dir;
 
 	ctx.pinfo = pinfo;
 	ctx.conn = conn;
@@ -1331,6 +1333,8 @@ static void call_other(tlsdump_conn_t *conn, tvbuff_t *tvb, packet_info *pinfo, 
 		}
 	}
 #endif
+	col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[%u bytes of unrecognised plaintext]",
+			    tvb_reported_length(tvb));
 	call_data_dissector(tvb, pinfo, tree);
 }
 
@@ -1356,7 +1360,7 @@ static void dissect_units(tvbuff_t *payload_tvb, packet_info *pinfo, proto_tree 
 {
 	guint i, n = frame->units ? wmem_array_get_count(frame->units) : 0;
 	guint32 saved_srcport = pinfo->srcport, saved_destport = pinfo->destport;
-	gboolean write = pinfo->p2p_dir == P2P_DIR_SENT;
+	gboolean write = frame->dir == TLSDUMP_DIR_WRITE;
 
 	if (!n)
 		return;

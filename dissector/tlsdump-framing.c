@@ -438,8 +438,12 @@ void tlsdump_h2_frame_header(const uint8_t *p, struct tlsdump_h2_frame *f)
 
 bool tlsdump_h2_frame_plausible(const struct tlsdump_h2_frame *f)
 {
-	/* Larger frames need a SETTINGS_MAX_FRAME_SIZE few peers announce. */
-	if (f->length > 1u << 20)
+	/*
+	 * Larger frames need a SETTINGS_MAX_FRAME_SIZE few peers announce, and
+	 * the cap bounds how long a false candidate in binary DATA can hold up
+	 * the search while its "frame" fills.
+	 */
+	if (f->length > 16384)
 		return false;
 	switch (f->type) {
 	case TLSDUMP_H2_DATA:

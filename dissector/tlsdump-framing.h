@@ -142,7 +142,8 @@ void tlsdump_h2_frame_header(const uint8_t *p, struct tlsdump_h2_frame *f);
 
 /*
  * Whether @f is a frame header a conforming peer could send (known type,
- * defined flags only, stream id and length rules of RFC 9113). Used only to
+ * defined flags only, stream id and length rules of RFC 9113, at most the
+ * default maximum frame size of 16384 bytes). Used only to
  * find a boundary after lost bytes, never to reject frames in sync.
  */
 bool tlsdump_h2_frame_plausible(const struct tlsdump_h2_frame *f);

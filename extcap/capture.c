@@ -224,6 +224,22 @@ static void attach_found_file(struct target_file *file, void *ctx)
 	probes_attach_file(cap->probes, file);
 }
 
+/* Turns a secret from Go's writeKeyLog into an NSS key log line for the wire side. */
+static void add_keylog_event(struct capture *cap, const struct keylog_event *e)
+{
+	GString *line = g_string_new(NULL);
+
+	g_string_append_len(line, e->label, MIN(e->label_len, KEYLOG_LABEL_MAX));
+	g_string_append_c(line, ' ');
+	for (int i = 0; i < KEYLOG_RANDOM_LEN; i++)
+		g_string_append_printf(line, "%02x", e->client_random[i]);
+	g_string_append_c(line, ' ');
+	for (uint32_t i = 0; i < MIN(e->secret_len, KEYLOG_SECRET_MAX); i++)
+		g_string_append_printf(line, "%02x", e->secret[i]);
+	wire_add_keylog_line(cap->wire, line->str);
+	g_string_free(line, TRUE);
+}
+
 static int on_ctl_event(void *ctx, void *data, size_t size)
 {
 	struct capture *cap = ctx;
@@ -241,6 +257,10 @@ static int on_ctl_event(void *ctx, void *data, size_t size)
 		break;
 	case CTL_EVENT_EXIT:
 		procinfo_exited(cap->procs, e->pid, clock_ns(CLOCK_MONOTONIC));
+		break;
+	case CTL_EVENT_KEYLOG:
+		if (size >= sizeof(struct keylog_event))
+			add_keylog_event(cap, data);
 		break;
 	}
 	return 0;

@@ -152,8 +152,8 @@ static bool arm64_prologue_safe(uint32_t w)
 {
 	uint32_t rd = w & 0x1f, top = w >> 24;
 
-	if ((w & 0xffc003e0) == 0xf9400380 && (((w >> 10) & 0xfff) == 2 || ((w >> 10) & 0xfff) == 3) &&
-	    (rd == 16 || rd == 17))
+	if ((w & 0xffc003e0) == 0xf9400380 &&
+	    (((w >> 10) & 0xfff) == 2 || ((w >> 10) & 0xfff) == 3) && (rd == 16 || rd == 17))
 		return true;
 	if (rd == 31 && (top == 0xeb || top == 0xf1 || top == 0x6b || top == 0x71 ||
 			 top == 0xab || top == 0xb1 || top == 0x2b || top == 0x31))
@@ -242,7 +242,7 @@ int disasm_analyze(enum disasm_arch arch, const void *code, size_t len, struct d
 			size_t step = arm64 ? 4 : 1;
 
 			if (arm64 && arm64_is_return(rd32(start + off)))
-				add_return(res, off);	/* PAC returns capstone 4 may not know */
+				add_return(res, off); /* PAC returns capstone 4 may not know */
 			/* Go pads arm64 functions with zero words: not worth reporting. */
 			if (!arm64 || rd32(start + off))
 				res->skipped += step;

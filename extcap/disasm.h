@@ -23,15 +23,15 @@ enum disasm_arch {
  * arm_probe_decode_insn()).
  */
 enum disasm_probe_cost {
-	DISASM_PROBE_REJECTED = 0,	/* does not decode, or the kernel refuses a uprobe on it */
-	DISASM_PROBE_STEPPED,		/* copied out of line and single-stepped: a second trap */
-	DISASM_PROBE_EMULATED,		/* emulated in the kernel: one trap, no single-step */
+	DISASM_PROBE_REJECTED = 0, /* does not decode, or the kernel refuses a uprobe on it */
+	DISASM_PROBE_STEPPED,	   /* copied out of line and single-stepped: a second trap */
+	DISASM_PROBE_EMULATED,	   /* emulated in the kernel: one trap, no single-step */
 };
 
 struct disasm_result {
 	uint32_t *returns;	/* in: room for @returns_cap offsets (may be NULL when 0) */
 	size_t returns_cap;
-	size_t n_returns;	/* out: return instructions found; > returns_cap: array too small */
+	size_t n_returns; /* out: return instructions found; > returns_cap: array too small */
 	/*
 	 * out: bytes that did not decode and were stepped over. On amd64,
 	 * non-zero means a data island or a decoder gap, and returns after it

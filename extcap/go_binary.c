@@ -285,7 +285,8 @@ static int parse_buildinfo(struct go_binary *gb, const uint8_t *hdr, uint64_t av
 	}
 	if (ptrsize != gb->ptrsize)
 		return -ENOEXEC;
-	if (read_addr(gb, vaddr + 16, &hdr_vaddr) || !hdr_vaddr || read_addr(gb, hdr_vaddr, &str) || !str)
+	if (read_addr(gb, vaddr + 16, &hdr_vaddr) || !hdr_vaddr ||
+	    read_addr(gb, hdr_vaddr, &str) || !str)
 		return -ENOEXEC;
 	lp = go_binary_bytes(gb, hdr_vaddr + ptrsize, ptrsize);
 	if (!lp)
@@ -317,7 +318,8 @@ static Elf_Scn *find_section(struct go_binary *gb, const char *name, GElf_Shdr *
 }
 
 /* Returns the file bytes of a section with its size in *@len, or NULL (NOBITS, outside the file). */
-static const uint8_t *section_bytes(const struct go_binary *gb, const GElf_Shdr *shdr, uint64_t *len)
+static const uint8_t *section_bytes(const struct go_binary *gb, const GElf_Shdr *shdr,
+				    uint64_t *len)
 {
 	if (shdr->sh_type == SHT_NOBITS || !in_bounds(shdr->sh_offset, shdr->sh_size, gb->size))
 		return NULL;
@@ -339,7 +341,8 @@ static int find_buildinfo(struct go_binary *gb, char *err, size_t err_len)
 	int ret;
 
 	if (find_section(gb, ".go.buildinfo", &shdr) && (p = section_bytes(gb, &shdr, &len)) &&
-	    len >= sizeof(buildinfo_magic) && !memcmp(p, buildinfo_magic, sizeof(buildinfo_magic))) {
+	    len >= sizeof(buildinfo_magic) &&
+	    !memcmp(p, buildinfo_magic, sizeof(buildinfo_magic))) {
 		ret = parse_buildinfo(gb, p, len, shdr.sh_addr);
 		if (ret)
 			set_err(err, err_len, gb->name, ret == -ENOTSUP ?
@@ -480,7 +483,8 @@ static int parse_pclntab(struct go_binary *gb, const uint8_t *p, uint64_t avail,
 		/* _func: entry (uintptr; uint32 offset in 1.18+), then int32 nameoff */
 		funcoff = rd(e + t.field, t.field);
 		*why = "function record out of bounds";
-		if (funcoff > avail - t.funcdata || !in_bounds(t.funcdata + funcoff, t.field + 4, avail))
+		if (funcoff > avail - t.funcdata ||
+		    !in_bounds(t.funcdata + funcoff, t.field + 4, avail))
 			goto bad;
 		f = p + t.funcdata + funcoff;
 		fentry = rd(f, t.field);
@@ -675,7 +679,8 @@ static int finish_open(struct go_binary *gb, struct go_binary **out, char *err, 
 	if (!ret) {
 		find_symtab(gb);
 		if (!gb->version[0] && gb->pcln.format == GO_PCLNTAB_NONE) {
-			set_err(err, err_len, gb->name, "not a Go program (no .go.buildinfo, no .gopclntab)");
+			set_err(err, err_len, gb->name,
+				"not a Go program (no .go.buildinfo, no .gopclntab)");
 			ret = -ENODATA;
 		}
 	}

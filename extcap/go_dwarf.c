@@ -25,21 +25,29 @@
 #define dw_init(fd, dbg, err) dwarf_init_b(fd, DW_GROUPNUMBER_ANY, NULL, NULL, dbg, err)
 #define dw_finish(dbg) dwarf_finish(dbg)
 #else
-#define dw_init(fd, dbg, err) dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, dbg, err)
+#define dw_init(fd, dbg, err)                                                                      \
+	dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, dbg, err)
 #define dw_finish(dbg) dwarf_finish(dbg, NULL)
 #endif
 
-/* Advances to the next compilation unit and returns its DIE: DW_DLV_OK, _NO_ENTRY or _ERROR. */
+/*
+ * Advances to the next compilation unit and returns its DIE: DW_DLV_OK,
+ * _NO_ENTRY or _ERROR. Every out argument gets storage: libdwarf 2.x
+ * dereferences some of them unconditionally.
+ */
 static int next_cu(Dwarf_Debug dbg, Dwarf_Die *cu, Dwarf_Error *err)
 {
-	Dwarf_Unsigned next = 0;
+	Dwarf_Unsigned length = 0, abbrev = 0, typeoff = 0, next = 0;
+	Dwarf_Half version = 0, addr_size = 0, off_size = 0, ext_size = 0, cu_type = 0;
+	Dwarf_Sig8 sig;
 #if defined(DW_LIBDWARF_VERSION_MAJOR) && \
 	(DW_LIBDWARF_VERSION_MAJOR > 0 || DW_LIBDWARF_VERSION_MINOR >= 9)
-	return dwarf_next_cu_header_e(dbg, true, cu, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-				      NULL, &next, NULL, err);
+	return dwarf_next_cu_header_e(dbg, true, cu, &length, &version, &abbrev, &addr_size,
+				      &off_size, &ext_size, &sig, &typeoff, &next, &cu_type, err);
 #else
-	int ret = dwarf_next_cu_header_d(dbg, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-					 &next, NULL, err);
+	int ret = dwarf_next_cu_header_d(dbg, true, &length, &version, &abbrev, &addr_size,
+					 &off_size, &ext_size, &sig, &typeoff, &next, &cu_type,
+					 err);
 
 	if (ret != DW_DLV_OK)
 		return ret;
@@ -83,8 +91,9 @@ static bool member_location(Dwarf_Die die, int64_t *off)
 				*off = s;
 				ok = true;
 			}
-		} else if (form == DW_FORM_udata || form == DW_FORM_data1 || form == DW_FORM_data2 ||
-			   form == DW_FORM_data4 || form == DW_FORM_data8) {
+		} else if (form == DW_FORM_udata || form == DW_FORM_data1 ||
+			   form == DW_FORM_data2 || form == DW_FORM_data4 ||
+			   form == DW_FORM_data8) {
 			if (dwarf_formudata(attr, &u, &err) == DW_DLV_OK && u <= INT64_MAX) {
 				*off = (int64_t)u;
 				ok = true;
@@ -196,7 +205,8 @@ int go_dwarf_members(const char *path, struct go_member_query *queries, size_t n
 			budget--;
 			if (dwarf_tag(child, &tag, &derr) == DW_DLV_OK &&
 			    tag == DW_TAG_structure_type &&
-			    dwarf_diename(child, &name, &derr) == DW_DLV_OK && wanted(name, queries, n))
+			    dwarf_diename(child, &name, &derr) == DW_DLV_OK &&
+			    wanted(name, queries, n))
 				found += scan_members(dbg, child, name, queries, n, &budget);
 			if (derr) {
 				dwarf_dealloc_error(dbg, derr);

@@ -12,6 +12,7 @@
 
 #include "elf_symbols.h"
 #include "openssl_sites.h"
+#include "go_probes.h"
 #include "log.h"
 #include "tlsdump.skel.h"
 
@@ -255,6 +256,49 @@ static bool attach_openssl_internals(struct probes *p, struct target_file *file,
 	return true;
 }
 
+/* Attaches the probes of a Go executable (see go_probes.h). Returns sites attached or -errno. */
+static int attach_go(struct probes *p, struct target_file *file)
+{
+	struct bpf_program *progs[] = {
+		[GO_SITE_READ_ENTER] = p->skel->progs.go_read_enter,
+		[GO_SITE_READ_RETURN] = p->skel->progs.go_read_return,
+		[GO_SITE_WRITE_ENTER] = p->skel->progs.go_write_enter,
+		[GO_SITE_WRITE_RETURN] = p->skel->progs.go_write_return,
+		[GO_SITE_KEYLOG] = p->skel->progs.go_write_key_log,
+	};
+	struct go_probe_plan plan;
+	int err, attached = 0;
+
+	err = go_plan_probes(file->path, &plan);
+	if (err) {
+		snprintf(file->status, sizeof(file->status), "skipped: %.150s", plan.reason);
+		return err;
+	}
+	/* The configuration must be in place before the first probe can fire. */
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.go_configs), &file->cookie,
+				&plan.config, BPF_ANY)) {
+		err = -errno;
+		snprintf(file->status, sizeof(file->status), "skipped: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < plan.n_sites; i++) {
+		err = attach_site(p, file, progs[plan.sites[i].kind], plan.sites[i].file_offset,
+				  false);
+		if (err) {
+			log_warn("cannot attach a Go probe at %#lx in %s: %s",
+				 (unsigned long)plan.sites[i].file_offset, file->path,
+				 strerror(-err));
+			continue;
+		}
+		attached++;
+	}
+	snprintf(file->status, sizeof(file->status),
+		 "hooked crypto/tls Read/Write%s: %d probes (%s ABI, offsets from %s)",
+		 plan.sites[plan.n_sites - 1].kind == GO_SITE_KEYLOG ? " and writeKeyLog" : "",
+		 attached, plan.config.register_abi ? "register" : "stack", plan.offsets_source);
+	return attached ? attached : err;
+}
+
 int probes_attach_file(struct probes *p, struct target_file *file)
 {
 	struct elf_symbol_query queries[G_N_ELEMENTS(probe_specs)];
@@ -263,6 +307,12 @@ int probes_attach_file(struct probes *p, struct target_file *file)
 	bool internals = false;
 	GString *hooked = g_string_new(NULL);
 
+	if (file->kind == TARGET_GO_BINARY) {
+		attached = attach_go(p, file);
+		err = attached < 0 ? attached : 0;
+		attached = attached < 0 ? 0 : attached;
+		goto out;
+	}
 	for (i = 0; i < G_N_ELEMENTS(probe_specs); i++)
 		if (probe_specs[i].kind == file->kind)
 			queries[n++].name = probe_specs[i].symbol;

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "elf_symbols.h"
+#include "go_binary.h"
 #include "log.h"
 
 struct target_registry {
@@ -94,6 +96,15 @@ static void openssl_version(const char *ssl_path, char *out, size_t out_len)
 		out[0] = '\0';
 }
 
+/* Returns a registry key for a file, or false when it cannot be stat'ed. */
+static bool file_key(const char *path, char *key, size_t len, struct stat *st)
+{
+	if (stat(path, st) || !S_ISREG(st->st_mode))
+		return false;
+	snprintf(key, len, "%lu:%lu", (unsigned long)st->st_dev, (unsigned long)st->st_ino);
+	return true;
+}
+
 /*
  * Registers @path (openable from here) if it is a target file not seen yet,
  * and reports it. @name is the file name used for matching.
@@ -106,10 +117,7 @@ static void consider_file(struct target_registry *reg, const char *path, const c
 	struct stat st;
 	char key[64];
 
-	if (!rule || stat(path, &st) || !S_ISREG(st.st_mode))
-		return;
-	snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
-	if (g_hash_table_contains(reg->seen, key))
+	if (!rule || !file_key(path, key, sizeof(key), &st) || g_hash_table_contains(reg->seen, key))
 		return;
 	g_hash_table_add(reg->seen, g_strdup(key));
 
@@ -132,6 +140,88 @@ static void consider_file(struct target_registry *reg, const char *path, const c
 	found(file, ctx);
 }
 
+/*
+ * Chooses the path to attach to for @path as process @pid sees it (@st: the
+ * file's identity). The same path in our namespace, when it is the same
+ * file, outlives the process; /proc/PID/root/... works for containers while
+ * the process lives. Leaves @out unchanged when neither is the file.
+ */
+static void stable_path(pid_t pid, const char *path, const struct stat *st, char *out,
+			size_t len)
+{
+	char candidate[PATH_MAX + 64];
+	struct stat cst;
+
+	if (!stat(path, &cst) && cst.st_dev == st->st_dev && cst.st_ino == st->st_ino) {
+		g_strlcpy(out, path, len);
+		return;
+	}
+	snprintf(candidate, sizeof(candidate), "/proc/%d/root%s", pid, path);
+	if (!stat(candidate, &cst) && cst.st_dev == st->st_dev && cst.st_ino == st->st_ino)
+		g_strlcpy(out, candidate, len);
+}
+
+/*
+ * Looks at the executable of @pid: a Go program with crypto/tls is a target
+ * of its own (its TLS stack is compiled in). Each executable file is
+ * examined once.
+ */
+static void consider_executable(struct target_registry *reg, pid_t pid, target_found_fn found,
+				void *ctx)
+{
+	char exe[64], key[64], msg[256];
+	struct target_file *file;
+	struct go_binary *gb;
+	struct go_func fn;
+	struct stat st;
+	ssize_t n;
+	int err;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (!file_key(exe, key, sizeof(key), &st) || g_hash_table_contains(reg->seen, key))
+		return;
+	g_hash_table_add(reg->seen, g_strdup(key));
+	err = go_binary_open(exe, &gb, msg, sizeof(msg));
+	if (err) {
+		if (err != -ENODATA)
+			log_warn("pid %d: skipping its executable: %s", pid, msg);
+		return;
+	}
+	if (go_binary_find_func(gb, "crypto/tls.(*Conn).Read", &fn)) {
+		go_binary_close(gb);
+		return;
+	}
+	file = g_new0(struct target_file, 1);
+	file->cookie = reg->files->len;
+	file->kind = TARGET_GO_BINARY;
+	file->library = TLSDUMP_LIB_GO;
+	/*
+	 * Attach by the file's path seen through the process's root: it stays
+	 * valid after a short-lived process exits. /proc/PID/exe (valid while
+	 * the process lives) serves when the file was deleted or replaced.
+	 */
+	g_strlcpy(file->path, exe, sizeof(file->path));
+	n = readlink(exe, msg, sizeof(msg) - 1);
+	if (n > 0) {
+		msg[n] = '\0';
+		g_strlcpy(file->name, strrchr(msg, '/') ? strrchr(msg, '/') + 1 : msg,
+			  sizeof(file->name));
+		stable_path(pid, msg, &st, file->path, sizeof(file->path));
+	}
+	g_strlcpy(file->version, go_binary_version(gb) ? go_binary_version(gb) : "",
+		  sizeof(file->version));
+	snprintf(file->libname, sizeof(file->libname), "go %.28s",
+		 file->version[0] ? file->version : "(version unknown)");
+	file->dev = st.st_dev;
+	file->ino = st.st_ino;
+	file->first_pid = pid;
+	go_binary_close(gb);
+	g_ptr_array_add(reg->files, file);
+	log_info("target %u: Go program %s (%s) in pid %d", file->cookie, file->name,
+		 file->version, pid);
+	found(file, ctx);
+}
+
 int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn found, void *ctx)
 {
 	char maps_path[64], line[PATH_MAX + 256], last[PATH_MAX] = "";
@@ -141,9 +231,11 @@ int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn fou
 	maps = fopen(maps_path, "re");
 	if (!maps)
 		return -errno;
+	consider_executable(reg, pid, found, ctx);
 	while (fgets(line, sizeof(line), maps)) {
 		char *path = strchr(line, '/');
 		char *name, host_path[PATH_MAX + 64];
+		struct stat st;
 
 		if (!path)
 			continue;
@@ -155,8 +247,11 @@ int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn fou
 		name = strrchr(path, '/') + 1;
 		if (!match_name(name))
 			continue;
-		/* The path is in the process's mount namespace: reach it through its root. */
+		/* The path is in the process's mount namespace: reach it through its
+		 * root, or directly when it is the same file here (outlives the process). */
 		snprintf(host_path, sizeof(host_path), "/proc/%d/root%s", pid, path);
+		if (!stat(host_path, &st))
+			stable_path(pid, path, &st, host_path, sizeof(host_path));
 		consider_file(reg, host_path, name, pid, found, ctx);
 	}
 	fclose(maps);

@@ -17,6 +17,7 @@
 enum target_kind {
 	TARGET_TLS_LIBRARY, /* uprobes on the TLS read/write functions */
 	TARGET_DYNAMIC_LINKER, /* uprobe on _dl_debug_state: tells us about dlopen */
+	TARGET_GO_BINARY, /* a Go executable with crypto/tls */
 };
 
 struct target_file {

@@ -1324,7 +1324,8 @@ def main(argv):
               "(cmake -S . -B build && cmake --build build)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    workdir = tempfile.mkdtemp(prefix="tlsdump-bench-")
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="run-", dir=CACHE_DIR)
     os.chmod(workdir, 0o755)
     results = {}
     try:

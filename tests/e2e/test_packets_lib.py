@@ -217,6 +217,23 @@ def decode_segment(packet):
     return s
 
 
+def describe(packet):
+    """A short description of an EPB for messages: interface, ts, and what it holds."""
+    text = "%s, ts %d" % (packet.interface.name, packet.ts_ns)
+    if packet.interface.linktype == pcapng.LINKTYPE_WIRESHARK_UPPER_PDU:
+        try:
+            f = pcapng.decode_frame(packet.data, packet)
+            text += ", %s %s pid %s %s->%s %d bytes" % (f.comm, f.direction_name, f.pid, f.src,
+                                                         f.dst, len(f.payload))
+        except pcapng.FormatError:
+            pass
+    else:
+        s = decode_segment(packet)
+        if s:
+            text += ", %s:%d->%s:%d [%s] len %d" % (s.src + s.dst + (s.flag_names(), len(s.payload)))
+    return text
+
+
 def packet_interfaces(cap):
     """[(id, Interface)] of the interfaces that are not the plaintext (Upper PDU) one."""
     return [(i, ifc) for i, ifc in enumerate(cap.interfaces)
@@ -431,6 +448,12 @@ class PacketsTest(e2e.E2ETest):
         segs, other = wire_packets(capture)
         self.assertEqual(other, [], "packet-interface EPBs that are not TCP over IP: %s"
                          % [(p.index + 1, p.interface.linktype) for p in other[:10]])
+        # Kernel drops explain missing packets: said in check_connection's failures.
+        self.kernel_drops = {}
+        for if_id, ifc in packet_interfaces(capture):
+            for isb in capture.statistics:
+                if isb.interface_id == if_id and isb_u64(isb, ISB_IFDROP):
+                    self.kernel_drops[ifc.name] = isb_u64(isb, ISB_IFDROP)
         return capture, frames, segs
 
     def frames_between(self, frames, a, b):
@@ -454,14 +477,15 @@ class PacketsTest(e2e.E2ETest):
         for (name, lt), (_, allowed) in zip(got, expect_packet_ifaces):
             self.assertIn(lt, allowed, "link type of packet interface %s" % name)
 
-    def assert_time_ordered(self, capture):
-        """Every EPB of the file (all interfaces) has a timestamp >= the previous one."""
+    def assert_time_ordered(self, capture, packets=None, what="the file"):
+        """Every EPB of the file (all interfaces), or of @packets (in file order), has a
+        timestamp >= the previous one."""
         prev = None
-        for p in capture.packets:
+        for p in capture.packets if packets is None else sorted(packets, key=lambda p: p.index):
             if prev is not None and p.ts_ns < prev.ts_ns:
-                self.fail("frame %d (%s, ts %d) is earlier than frame %d (%s, ts %d) by %d ns"
-                          % (p.index + 1, p.interface.name, p.ts_ns, prev.index + 1,
-                             prev.interface.name, prev.ts_ns, prev.ts_ns - p.ts_ns))
+                self.fail("%s: frame %d (%s) is earlier than frame %d (%s) by %d ns"
+                          % (what, p.index + 1, describe(p), prev.index + 1, describe(prev),
+                             prev.ts_ns - p.ts_ns))
             prev = p
 
     def assert_no_duplicates(self, segs, what="the file"):
@@ -592,13 +616,20 @@ class PacketsTest(e2e.E2ETest):
 
     def check_connection(self, segs, client, server, frames, what, handshake=True):
         """The usual checks of one TLS connection's packets and plaintext frames."""
-        conn = between(segs, client, server)
-        self.assertTrue(conn, "%s: no packet between %s and %s" % (what, client, server))
-        self.assert_no_duplicate_segments(conn, what)
-        self.assert_complete(segs, client, server, what, handshake=handshake)
-        if handshake:
-            return self.assert_tls_window(segs, frames, client, server, what)
-        return None
+        try:
+            conn = between(segs, client, server)
+            self.assertTrue(conn, "%s: no packet between %s and %s" % (what, client, server))
+            self.assert_no_duplicate_segments(conn, what)
+            self.assert_complete(segs, client, server, what, handshake=handshake)
+            if handshake:
+                return self.assert_tls_window(segs, frames, client, server, what)
+            return None
+        except AssertionError as e:
+            drops = getattr(self, "kernel_drops", None)
+            if drops:
+                raise AssertionError("%s\n(the packet interfaces' ISBs report packets dropped by "
+                                     "the kernel: %s)" % (e, drops)) from None
+            raise
 
     # --- tshark ------------------------------------------------------------
 

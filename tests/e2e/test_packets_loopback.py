@@ -22,6 +22,9 @@ curl against `openssl s_server -www`, a Python client against a Python server
 test_large_transfer_order: the same properties with an 8 MiB response and a
 2 MiB request.
 
+test_blocked_write_order: the same properties when a server write blocks
+for 1.5 s on a client that does not read.
+
 test_default_interface_is_linux_sll2: the "any" interface has link type
 LINUX_SLL2 (276).
 """
@@ -104,6 +107,46 @@ class PacketsLoopback(lib.PacketsTest):
         self.check_connection(segs, local, remote, fr, "large transfer")
         self.assert_stream(self.stream_of(fr, client.pid, pcapng.DIR_READ), client.info["recv"],
                            "client read")
+
+    def test_blocked_write_order(self):
+        """A server write that blocks (the client reads only 1.5 s after its request):
+        the plaintext of that write is stamped when the call was entered, long before
+        it returns; the file must stay in time order and the write frame must still
+        precede the packets that carry its bytes."""
+        pysrv = self.python_server("127.0.0.1")
+        cap = self.start_tlsdump()
+        script = (
+            "import socket, ssl, sys, time\n"
+            "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n"
+            "ctx.check_hostname = False\n"
+            "ctx.verify_mode = ssl.CERT_NONE\n"
+            "raw = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=30)\n"
+            "raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)\n"
+            "c = ctx.wrap_socket(raw, server_hostname='localhost')\n"
+            "print('%s %d' % c.getsockname(), flush=True)\n"
+            "c.sendall(b'GET /bytes/4000000 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+            "time.sleep(1.5)\n"
+            "n = 0\n"
+            "while n < 4000000:\n"
+            "    d = c.recv(65536)\n"
+            "    if not d: break\n"
+            "    n += len(d)\n"
+            "c.close()\n")
+        p = self.spawn([e2e.PYTHON, "-c", script, str(pysrv.port)], "slowreader")
+        self.wait_proc(p, "slowreader", 40)
+        ip, port = e2e.read_text(self.path("slowreader.out")).split()[:2]
+        local = (ip, int(port))
+        self.server_conn(pysrv, local[1])
+        self.settle()
+        cap.stop()
+        capture, frames, segs = self.read_capture(cap)
+        remote = ("127.0.0.1", pysrv.port)
+        fr = self.frames_between(frames, local, remote)
+        self.assert_time_ordered(capture, [f.packet for f in fr] +
+                                 [s.packet for s in lib.between(segs, local, remote)],
+                                 "the slow reader's connection")
+        self.assert_time_ordered(capture)
+        self.check_connection(segs, local, remote, fr, "slow reader")
 
     def test_default_interface_is_linux_sll2(self):
         s_server = self.openssl_server("127.0.0.1")

@@ -188,7 +188,8 @@ static void check_function(struct go_binary *gb, const char *bin, const struct v
 	      bin, name, fn.source);
 	CHECK(fn.vaddr == first->addr, "%s: %s at %#" PRIx64 ", objdump %#" PRIx64, bin, name,
 	      fn.vaddr, first->addr);
-	CHECK(file_has(bin, fn.file_offset, first->bytes, first->nbytes, darch == DISASM_ARCH_ARM64),
+	CHECK(file_has(bin, fn.file_offset, first->bytes, first->nbytes,
+		       darch == DISASM_ARCH_ARM64),
 	      "%s: %s: file offset %#" PRIx64 " does not hold the first instruction", bin, name,
 	      fn.file_offset);
 	if (v->stripped)
@@ -196,8 +197,9 @@ static void check_function(struct go_binary *gb, const char *bin, const struct v
 		      "%s: %s: size %#" PRIx64 " vs symbol %#" PRIx64, bin, name, fn.size,
 		      end - first->addr);
 	else
-		CHECK(fn.size == end - first->addr, "%s: %s: size %#" PRIx64 " vs objdump %#" PRIx64,
-		      bin, name, fn.size, end - first->addr);
+		CHECK(fn.size == end - first->addr,
+		      "%s: %s: size %#" PRIx64 " vs objdump %#" PRIx64, bin, name, fn.size,
+		      end - first->addr);
 
 	code = go_binary_bytes(gb, fn.vaddr, fn.size);
 	CHECK(code, "%s: %s: code not in the file", bin, name);
@@ -240,7 +242,8 @@ static void check_function(struct go_binary *gb, const char *bin, const struct v
 		      res.entry_cost,
 	      "%s: %s: entry cost mismatch", bin, name);
 	if (!strcmp(name, "crypto/tls.(*Conn).Read"))
-		printf("  %-24s %-24s %#-9" PRIx64 " off %#-9" PRIx64 " %zu returns, entry site +%u\n",
+		printf("  %-24s %-24s %#-9" PRIx64 " off %#-9" PRIx64
+		       " %zu returns, entry site +%u\n",
 		       strrchr(bin, '/') + 1, name, fn.vaddr, fn.file_offset, res.n_returns,
 		       res.entry_site);
 }
@@ -325,15 +328,18 @@ static void check_offsets(const char *bin, const char *arch, const struct varian
 		size_t field;
 	} fields[] = {
 		{ "runtime.g", "goid", "g_goid", offsetof(struct go_offsets, g_goid) },
-		{ "crypto/tls.Conn", "conn", "Conn_conn", offsetof(struct go_offsets, tls_conn_conn) },
-		{ "net.TCPConn", "conn", "TCPConn_conn", offsetof(struct go_offsets, tcpconn_conn) },
+		{ "crypto/tls.Conn", "conn", "Conn_conn",
+		  offsetof(struct go_offsets, tls_conn_conn) },
+		{ "net.TCPConn", "conn", "TCPConn_conn",
+		  offsetof(struct go_offsets, tcpconn_conn) },
 		{ "net.conn", "fd", "conn_fd", offsetof(struct go_offsets, conn_fd) },
 		{ "net.netFD", "pfd", "netFD_pfd", offsetof(struct go_offsets, netfd_pfd) },
 		{ "internal/poll.FD", "Sysfd", "FD_Sysfd", offsetof(struct go_offsets, pfd_sysfd) },
 		{ "net.netFD", "laddr", "netFD_laddr", offsetof(struct go_offsets, netfd_laddr) },
 		{ "net.netFD", "raddr", "netFD_raddr", offsetof(struct go_offsets, netfd_raddr) },
 		{ "net.TCPAddr", "IP", "TCPAddr_IP", offsetof(struct go_offsets, tcpaddr_ip) },
-		{ "net.TCPAddr", "Port", "TCPAddr_Port", offsetof(struct go_offsets, tcpaddr_port) },
+		{ "net.TCPAddr", "Port", "TCPAddr_Port",
+		  offsetof(struct go_offsets, tcpaddr_port) },
 	};
 	struct go_offsets dw, table;
 	char asm_path[512], reflect_path[512], err[512] = "";
@@ -421,9 +427,10 @@ static void fuzz_binary(const char *bin, unsigned long long seed)
 			if (fn.size < (1 << 20) && go_binary_bytes(gb, fn.vaddr, fn.size)) {
 				struct disasm_result res = { 0 };
 
-				disasm_analyze(go_binary_arch(gb) == GO_ARCH_ARM64 ? DISASM_ARCH_ARM64 :
-										     DISASM_ARCH_X86_64,
-					       go_binary_bytes(gb, fn.vaddr, fn.size), fn.size, &res);
+				disasm_analyze(
+					go_binary_arch(gb) == GO_ARCH_ARM64 ? DISASM_ARCH_ARM64
+									    : DISASM_ARCH_X86_64,
+					go_binary_bytes(gb, fn.vaddr, fn.size), fn.size, &res);
 			}
 		}
 		for (i = 0; i < NPROBED; i++) {
@@ -465,10 +472,11 @@ static void fuzz_files(const char *bin, unsigned long long seed)
 		if (iter < sizeof(cuts) / sizeof(cuts[0]))
 			use = cuts[iter];
 		else if (iter < 16)
-			use = len * (iter - 5) / 11;	/* cuts through every part of the file */
+			use = len * (iter - 5) / 11; /* cuts through every part of the file */
 		else
-			for (size_t n = 0; n < 64; n++)	/* random bytes in the second half: DWARF */
-				img[len / 2 + fuzz_rand(&rng) % (len / 2)] = (uint8_t)fuzz_rand(&rng);
+			for (size_t n = 0; n < 64; n++) /* random bytes in the second half: DWARF */
+				img[len / 2 + fuzz_rand(&rng) % (len / 2)] =
+					(uint8_t)fuzz_rand(&rng);
 		f = fopen(path, "wb");
 		if (!f || fwrite(img, 1, use, f) != use) {
 			CHECK(0, "%s: cannot write", path);

@@ -251,9 +251,14 @@ static void build(struct image *img, const struct synth *s)
 	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0,
 			      .p_vaddr = BASE, .p_paddr = BASE, .p_filesz = TEXT_OFF + TEXT_SIZE,
 			      .p_memsz = TEXT_OFF + TEXT_SIZE, .p_align = 0x1000 };
-	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | (s->pie ? PF_W : 0),
-			      .p_offset = RO_OFF, .p_vaddr = BASE + RO_OFF, .p_paddr = BASE + RO_OFF,
-			      .p_filesz = RO_SIZE, .p_memsz = RO_SIZE, .p_align = 0x1000 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R | (s->pie ? PF_W : 0),
+			      .p_offset = RO_OFF,
+			      .p_vaddr = BASE + RO_OFF,
+			      .p_paddr = BASE + RO_OFF,
+			      .p_filesz = RO_SIZE,
+			      .p_memsz = RO_SIZE,
+			      .p_align = 0x1000 };
 	ph[2] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = DATA_OFF,
 			      .p_vaddr = BASE + DATA_OFF, .p_paddr = BASE + DATA_OFF,
 			      .p_filesz = DATA_SIZE, .p_memsz = DATA_SIZE, .p_align = 0x1000 };
@@ -339,10 +344,11 @@ static void check_valid(const struct synth *s, const char *what)
 		CHECK(!ret && !strcmp(name, funcs[i].name), "%s: function %zu: %d %s", what, i, ret,
 		      ret ? "" : name);
 		CHECK(!ret && fn.vaddr == BASE + TEXT_OFF + funcs[i].off &&
-			      fn.size == funcs[i].size && fn.file_offset == TEXT_OFF + funcs[i].off &&
+			      fn.size == funcs[i].size &&
+			      fn.file_offset == TEXT_OFF + funcs[i].off &&
 			      fn.source == GO_FUNC_PCLNTAB,
-		      "%s: function %zu at %#" PRIx64 " size %#" PRIx64 " offset %#" PRIx64, what, i,
-		      fn.vaddr, fn.size, fn.file_offset);
+		      "%s: function %zu at %#" PRIx64 " size %#" PRIx64 " offset %#" PRIx64, what,
+		      i, fn.vaddr, fn.size, fn.file_offset);
 	}
 	CHECK(go_binary_func_at(gb, NFUNCS, &(const char *){ NULL }, &fn) == -ERANGE, "%s: range",
 	      what);
@@ -383,7 +389,9 @@ static void test_valid_layouts(void)
 
 				snprintf(what, sizeof(what), "format %d in %s, %s", formats[f],
 					 sections[p] ? sections[p] : "no section",
-					 pie == 2 ? "PIE with relocations" : pie ? "PIE" : "static");
+					 pie == 2 ? "PIE with relocations"
+					 : pie	  ? "PIE"
+						  : "static");
 				check_valid(&s, what);
 			}
 		}
@@ -441,7 +449,7 @@ static void damage_ftab_off(struct image *img) { w64(img->b + RO_OFF + 64, RO_SI
 
 static void damage_unsorted(struct image *img)
 {
-	w32(img->b + RO_OFF + img->ftab + 2 * 4 * 2, 0x08);	/* third entry before the second */
+	w32(img->b + RO_OFF + img->ftab + 2 * 4 * 2, 0x08); /* third entry before the second */
 }
 
 static void damage_entry_past_text(struct image *img)
@@ -540,8 +548,8 @@ static void test_damaged(void)
 		build(&img, &s);
 		cases[i].fn(&img);
 		ret = open_image(&img, sizeof(img.b), &gb, err, sizeof(err));
-		CHECK(ret == cases[i].want && !gb && err[0], "%s: %d (want %d) \"%s\"", cases[i].what,
-		      ret, cases[i].want, err);
+		CHECK(ret == cases[i].want && !gb && err[0], "%s: %d (want %d) \"%s\"",
+		      cases[i].what, ret, cases[i].want, err);
 		if (!ret)
 			go_binary_close(gb);
 	}
@@ -577,9 +585,12 @@ static void fuzz_images(void)
 	size_t f, len, iter, opened = 0, total = 0;
 
 	for (f = 0; f < 4; f++) {
-		struct synth s = { .format = formats[f], .section = f & 1 ? NULL : ".gopclntab",
-				   .pie = f >= 2, .relocate = f == 3,
-				   .buildinfo = f < 2 ? BI_POINTER : BI_INLINE, .version = "go1.19.8" };
+		struct synth s = { .format = formats[f],
+				   .section = f & 1 ? NULL : ".gopclntab",
+				   .pie = f >= 2,
+				   .relocate = f == 3,
+				   .buildinfo = f < 2 ? BI_POINTER : BI_INLINE,
+				   .version = "go1.19.8" };
 
 		build(&img, &s);
 		for (len = 0; len <= sizeof(img.b); len += 3) {
@@ -737,15 +748,15 @@ static void test_disasm_known(void)
 		{ DISASM_ARCH_X86_64, "\xcc", 1, DISASM_PROBE_REJECTED },
 		{ DISASM_ARCH_X86_64, "\x0f\x0b", 2, DISASM_PROBE_REJECTED },
 		{ DISASM_ARCH_X86_64, "\x0f", 1, DISASM_PROBE_REJECTED },
-		{ DISASM_ARCH_ARM64, "\x69\x00\x00\x54", 4, DISASM_PROBE_EMULATED },	/* b.ls */
-		{ DISASM_ARCH_ARM64, "\xc0\x03\x5f\xd6", 4, DISASM_PROBE_EMULATED },	/* ret */
-		{ DISASM_ARCH_ARM64, "\x00\x00\x00\x94", 4, DISASM_PROBE_EMULATED },	/* bl */
-		{ DISASM_ARCH_ARM64, "\x90\x0b\x40\xf9", 4, DISASM_PROBE_STEPPED },	/* ldr */
-		{ DISASM_ARCH_ARM64, "\x1f\x20\x03\xd5", 4, DISASM_PROBE_STEPPED },	/* nop */
-		{ DISASM_ARCH_ARM64, "\x40\x00\x00\x58", 4, DISASM_PROBE_REJECTED },	/* ldr lit */
-		{ DISASM_ARCH_ARM64, "\x01\x7c\x5f\xc8", 4, DISASM_PROBE_REJECTED },	/* ldxr */
-		{ DISASM_ARCH_ARM64, "\x01\x00\x00\xd4", 4, DISASM_PROBE_REJECTED },	/* svc */
-		{ DISASM_ARCH_ARM64, "\x00\x42\x3b\xd5", 4, DISASM_PROBE_REJECTED },	/* mrs */
+		{ DISASM_ARCH_ARM64, "\x69\x00\x00\x54", 4, DISASM_PROBE_EMULATED }, /* b.ls */
+		{ DISASM_ARCH_ARM64, "\xc0\x03\x5f\xd6", 4, DISASM_PROBE_EMULATED }, /* ret */
+		{ DISASM_ARCH_ARM64, "\x00\x00\x00\x94", 4, DISASM_PROBE_EMULATED }, /* bl */
+		{ DISASM_ARCH_ARM64, "\x90\x0b\x40\xf9", 4, DISASM_PROBE_STEPPED },  /* ldr */
+		{ DISASM_ARCH_ARM64, "\x1f\x20\x03\xd5", 4, DISASM_PROBE_STEPPED },  /* nop */
+		{ DISASM_ARCH_ARM64, "\x40\x00\x00\x58", 4, DISASM_PROBE_REJECTED }, /* ldr lit */
+		{ DISASM_ARCH_ARM64, "\x01\x7c\x5f\xc8", 4, DISASM_PROBE_REJECTED }, /* ldxr */
+		{ DISASM_ARCH_ARM64, "\x01\x00\x00\xd4", 4, DISASM_PROBE_REJECTED }, /* svc */
+		{ DISASM_ARCH_ARM64, "\x00\x42\x3b\xd5", 4, DISASM_PROBE_REJECTED }, /* mrs */
 		{ DISASM_ARCH_ARM64, "\x00\x00", 2, DISASM_PROBE_REJECTED },
 	};
 	size_t i;
