@@ -22,8 +22,10 @@ class KeepalivePreexisting(e2e.E2ETest):
     def test_connection_opened_before_capture(self):
         server = self.python_server()
         go = self.path("go")
+        # The client stays alive for a second after its requests, so tlsdump handles
+        # its events while /proc/PID exists (without: test_consumer_lag.py).
         client = self.python_client(server.port, ["get:/first", "pause:" + go, "get:/second",
-                                                  "get:/bytes/5000"], wait=False)
+                                                  "get:/bytes/5000", "sleep:1"], wait=False)
         e2e.wait_for(lambda: os.path.exists(go + ".paused") or client.proc.poll() is not None,
                      30, "the client's first request")
         self.assertIsNone(client.proc.poll(), "client exited early: %s"

@@ -23,6 +23,7 @@ Client: one connection, actions in order, then close.
     post:TOTAL      send a POST /sink request of exactly TOTAL bytes, random body
                     (one sendall())
     pause:FILE      create FILE.paused, wait until FILE exists (at most 120 s)
+    sleep:SECONDS   sleep (e.g. to stay alive until tlsdump handled the events)
   writes PREFIX-{sent,recv}.bin and PREFIX.json ({pid, local, remote, bodies})
   at the end; PREFIX.json.connected as soon as it is connected.
 
@@ -196,6 +197,9 @@ def run_client(args):
                 if time.monotonic() > deadline:
                     sys.exit("tls_peer client: %s did not appear" % arg)
                 time.sleep(0.05)
+            continue
+        if kind == "sleep":
+            time.sleep(float(arg))
             continue
         if kind == "get":
             req = b"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tls_peer\r\n\r\n" % (arg.encode(), host)
