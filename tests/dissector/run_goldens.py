@@ -90,13 +90,30 @@ CASES = {
 class Sandbox:
     """A world-readable temp tree: HOME with the plugin, and the inputs."""
 
-    def __init__(self, plugin, abi):
+    def __init__(self, plugin, abi, system_plugins=None):
         self.root = tempfile.mkdtemp(prefix="tlsdump-dissector-")
         os.chmod(self.root, 0o755)
         self.home = os.path.join(self.root, "home")
         epan = os.path.join(self.home, ".local", "lib", "wireshark", "plugins", abi, "epan")
         os.makedirs(epan)
-        shutil.copy(plugin, os.path.join(epan, "tlsdump.so"))
+        self.plugin = os.path.join(epan, "tlsdump.so")
+        shutil.copy(plugin, self.plugin)
+        # Wireshark scans the global plugin folder first and skips a personal
+        # plugin of the same name, so an installed (maybe older) tlsdump.so
+        # would be tested instead of this build. The global folder is
+        # replaced by a mirror of the system one without tlsdump.so.
+        self.global_dir = os.path.join(self.root, "global")
+        if system_plugins and os.path.isdir(system_plugins):
+            for kind in os.listdir(system_plugins):
+                src = os.path.join(system_plugins, kind)
+                if not os.path.isdir(src):
+                    continue
+                dst = os.path.join(self.global_dir, abi, kind)
+                os.makedirs(dst)
+                for f in os.listdir(src):
+                    if f != "tlsdump.so":
+                        os.symlink(os.path.join(src, f), os.path.join(dst, f))
+        os.makedirs(os.path.join(self.global_dir, abi), exist_ok=True)
         self.inputs = os.path.join(self.root, "in")
         os.makedirs(self.inputs)
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -113,6 +130,7 @@ class Sandbox:
     def tshark(self, tshark, args):
         env = {
             "HOME": self.home,
+            "WIRESHARK_PLUGIN_DIR": self.global_dir,
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "TZ": "UTC",
             "LC_ALL": "C.UTF-8",
@@ -127,9 +145,9 @@ class Sandbox:
 
     def check_plugin(self, tshark):
         r = self.tshark(tshark, ["-G", "plugins"])
-        if r.returncode != 0 or b"tlsdump.so" not in r.stdout:
-            sys.stderr.write("tlsdump plugin not loaded by %s:\n%s%s" % (
-                tshark, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")))
+        if r.returncode != 0 or self.plugin.encode() not in r.stdout:
+            sys.stderr.write("%s not loaded by %s:\n%s%s" % (
+                self.plugin, tshark, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")))
             return False
         return True
 
@@ -144,7 +162,7 @@ def normalise(text, sandbox):
 
 def run_goldens(args):
     update = args.update or os.environ.get("UPDATE_GOLDENS") == "1"
-    sb = Sandbox(args.plugin, args.abi)
+    sb = Sandbox(args.plugin, args.abi, args.system_plugins)
     passed = failed = 0
     try:
         if not sb.check_plugin(args.tshark):
@@ -191,7 +209,7 @@ def run_goldens(args):
 
 
 def run_fuzz(args):
-    sb = Sandbox(args.plugin, args.abi)
+    sb = Sandbox(args.plugin, args.abi, args.system_plugins)
     failed = 0
     try:
         if not sb.check_plugin(args.tshark):
@@ -238,6 +256,8 @@ def main():
         s.add_argument("--tshark", default="tshark")
         s.add_argument("--plugin", required=True, help="the built tlsdump.so")
         s.add_argument("--abi", required=True, help="Wireshark major.minor, e.g. 4.0")
+        s.add_argument("--system-plugins",
+                       help="Wireshark's global plugin folder for this version, mirrored without tlsdump.so")
     g = sub.choices["goldens"]
     g.add_argument("--fixtures", required=True)
     g.add_argument("--expected", required=True)

@@ -50,9 +50,9 @@ if [ "$(go env GOHOSTARCH)" = amd64 ] && command -v gcc >/dev/null 2>&1; then
 	build extpie amd64 1 -buildmode=pie -ldflags "-linkmode=external"
 	build extpie-stripped amd64 1 -buildmode=pie -ldflags "-linkmode=external -s -w"
 fi
-for bin in "$out"/normal-* "$out"/pie-amd64 "$out"/pie-arm64 "$out"/extpie-amd64; do
-	[ -e "$bin" ] || continue
-	go tool objdump -s "$funcs" "$bin" >"$bin.objdump"
+for bin in normal-amd64 normal-arm64 pie-amd64 pie-arm64 extpie-amd64; do
+	[ -e "$out/$bin" ] || continue
+	go tool objdump -s "$funcs" "$out/$bin" >"$out/$bin.objdump"
 done
 
 # The compiler's layout of the structs go_dwarf.c reads. The header path
