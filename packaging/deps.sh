@@ -6,7 +6,7 @@ set -eu
 BUILD="cmake make gcc pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 libcapstone-dev libdwarf-dev libglib2.0-dev libpcap-dev wireshark-dev"
 RUN="tshark iproute2"
-TEST="openssl curl python3 nginx-light"
+TEST="openssl curl python3 nginx-light golang-go util-linux"
 
 if [ "${1:-}" = "--print" ]; then
 	echo $BUILD $RUN $TEST

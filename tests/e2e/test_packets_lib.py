@@ -79,13 +79,16 @@ if mode == "server":
         c, _ = ls.accept()
         c.settimeout(30)
         data = b""
-        while not data.endswith(b"\n"):
-            d = c.recv(4096)
-            if not d:
-                break
-            data += d
-        if data:
-            c.sendall(b"PLAIN-REPLY " + data)
+        try:
+            while not data.endswith(b"\n"):
+                d = c.recv(4096)
+                if not d:
+                    break
+                data += d
+            if data:
+                c.sendall(b"PLAIN-REPLY " + data)
+        except OSError as e:
+            sys.stderr.write("plain server: %s\n" % e)
         c.close()
 else:
     host, port, msg = sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
@@ -441,8 +444,18 @@ class PacketsTest(e2e.E2ETest):
         """Gives the last packets time to reach libpcap before the capture stops."""
         time.sleep(seconds)
 
+    def _formatMessage(self, msg, standardMsg):
+        # A failure after a probe could not attach is most likely explained by it.
+        text = super()._formatMessage(msg, standardMsg)
+        notes = getattr(self, "attach_warnings", None)
+        if notes:
+            text += "\n(tlsdump could not attach some probes:\n  %s)" % "\n  ".join(notes[:6])
+        return text
+
     def read_capture(self, cap):
         """(Capture, plaintext frames (checked), segments) of a stopped tlsdump."""
+        self.attach_warnings = [l for l in e2e.read_text(cap.log).splitlines()
+                                if "cannot attach" in l]
         capture = cap.capture()
         frames = cap.frames()
         segs, other = wire_packets(capture)
