@@ -121,7 +121,6 @@ class PacketsFilter(lib.PacketsTest):
         self.assertNotEqual(rc, 0, "tlsdump accepted an invalid capture filter")
         self.assertIn("port nonsense((", t.stderr + e2e.read_text(t.log), t.diagnostics())
 
-
     def test_extcap_filter_check(self):
         """Wireshark checks a capture filter with `--extcap-interface tlsdump
         --extcap-capture-filter F`: no output means valid, any output is the error."""
@@ -134,6 +133,7 @@ class PacketsFilter(lib.PacketsTest):
         self.assertNotEqual(check("port nonsense(("), "",
                             "an invalid filter (it fails the capture: see test_invalid_filter) "
                             "must not be reported valid (no output)")
+
 
 if __name__ == "__main__":
     e2e.main()

@@ -340,11 +340,17 @@ class Veth:
 
     def create(self):
         t = self.test
-        # Refuse to run over a network that is already in use on this machine.
+        # A leftover of an earlier run that was killed (its names are ours): remove it.
+        out = self.ip("-o", "-4", "addr", "show").stdout
+        for m in re.finditer(r"^\d+: (tdpkr(\d+))\s+inet 10\.231\.77\.[0-3]/", out, re.M):
+            sys.stderr.write("removing %s and netns tdpk%s, left by an earlier run\n"
+                             % (m.group(1), m.group(2)))
+            self.ip("link", "del", m.group(1), check=False)
+            self.ip("netns", "del", "tdpk" + m.group(2), check=False)
+        # Refuse to run over a network that is otherwise in use on this machine.
         out = self.ip("-o", "-4", "addr", "show").stdout
         if re.search(r"\b10\.231\.77\.[0-3]/", out):
-            t.fail("10.231.77.0/30 is already configured on this machine (a leftover of an "
-                   "earlier run? remove it):\n" + out)
+            t.fail("10.231.77.0/30 is already configured on this machine:\n" + out)
         t.addCleanup(self.destroy)
         self.ip("netns", "add", self.ns)
         self.ip("link", "add", self.root_if, "type", "veth", "peer", "name", self.ns_if,

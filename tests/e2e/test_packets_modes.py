@@ -95,7 +95,6 @@ class PacketsModes(lib.PacketsTest):
         self.assertEqual(payload, b"PLAIN-TCP hello from tlsdump test\n")
         self.assert_isb(capture, lib.packet_interfaces(capture)[0][0], "any")
 
-
     def test_tls_slow_handshake(self):
         """tls mode: a TLS connection whose client waits 2 s between connect() and its
         ClientHello is a connection where TLS was seen: all its packets, SYN included."""
@@ -133,6 +132,7 @@ class PacketsModes(lib.PacketsTest):
         rc = t.wait(20)
         self.assertNotEqual(rc, 0, "tlsdump accepted a missing interface\n" + t.diagnostics())
         self.assertIn("tdpknosuch0", t.stderr, t.diagnostics())
+
 
 if __name__ == "__main__":
     e2e.main()

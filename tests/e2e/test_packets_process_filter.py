@@ -19,7 +19,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_packets_lib as lib  # noqa: E402
-from test_packets_lib import e2e, pcapng  # noqa: E402
+from test_packets_lib import e2e  # noqa: E402
 
 
 class PacketsProcessFilter(lib.PacketsTest):
@@ -57,7 +57,6 @@ class PacketsProcessFilter(lib.PacketsTest):
         self.assertEqual(lib.with_port(segs, s_server.port), [],
                          "packets of curl's connection with -p SERVER_PID")
 
-
     def test_pid_client_idle_after_handshake(self):
         """-p CLIENT_PID: a client that completes its handshake, then waits 2 s before
         its first request (a pre-connected keep-alive connection) gets its whole
@@ -86,6 +85,7 @@ class PacketsProcessFilter(lib.PacketsTest):
         cf = self.only(frames, p.pid)
         self.assertTrue(cf, "no plaintext frame of the selected client")
         self.check_connection(segs, local, remote, cf, "client idle 2 s after its handshake")
+
 
 if __name__ == "__main__":
     e2e.main()

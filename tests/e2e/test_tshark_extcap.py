@@ -22,7 +22,7 @@ if "--lib" in sys.argv:
 import tlsdump_e2e as e2e  # noqa: E402
 import tlsdump_pcapng as pcapng  # noqa: E402
 
-DURATION = 8
+DURATION = 10
 COMM = "tlsd-e2e-curl"  # a renamed copy of curl
 
 
@@ -61,6 +61,8 @@ class TsharkExtcap(e2e.E2ETest):
         self.assertIsNone(p.poll(), "tshark exited early:\n%s\nextcap log:\n%s"
                           % (e2e.read_text(self.path(name + ".err")), e2e.read_text(log)))
         traffic()
+        self.assertIsNone(p.poll(), "the traffic took longer than the %d s capture: machine "
+                          "too busy?" % DURATION)
         self.wait_proc(p, name, DURATION + 30)
         err = e2e.read_text(self.path(name + ".err"))
         self.assertNotIn("rror", err, "tshark stderr:\n" + err)
