@@ -63,6 +63,7 @@ struct conn_key {
 struct conn_state {
 	__u64 conn_id;
 	__u64 offset[2]; /* next stream offset per direction */
+	__u64 write_retry_ns; /* entry of the first write attempt that moved nothing (WANT_WRITE) */
 	__u64 sk;
 	__s32 fd;
 	__u8 family;
@@ -410,15 +411,24 @@ static __always_inline int emit_call(struct active_call *call, __u64 n, __u8 dir
 	struct emit_ctx ec = {};
 
 	cs = resolve_conn(tgid, call);
-	if (!n || !cs)
+	if (!cs)
 		return 0;
+	if (!n) {
+		/* A non-blocking write that must be retried may already have sent
+		 * records: its data belongs to the time of the first attempt. */
+		if (dir && !cs->write_retry_ns)
+			cs->write_retry_ns = call->entry_ns;
+		return 0;
+	}
 	tmpl = bpf_map_lookup_elem(&event_template, &zero);
 	if (!tmpl)
 		return 0;
 
 	/* Plaintext exists before a write's records hit the wire and after a
 	 * read's arrived: stamp writes at entry and reads at return. */
-	tmpl->ts_ns = dir ? call->entry_ns : bpf_ktime_get_ns();
+	tmpl->ts_ns = !dir ? bpf_ktime_get_ns() : cs->write_retry_ns ?: call->entry_ns;
+	if (dir)
+		cs->write_retry_ns = 0;
 	tmpl->conn_id = cs->conn_id;
 	tmpl->stream_offset = cs->offset[dir & 1];
 	tmpl->call_len = n;
@@ -595,10 +605,44 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, int oldstate, int newst
 	return 0;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_event);
+} exec_scratch SEC(".maps");
+
 SEC("tracepoint/sched/sched_process_exec")
-int sched_process_exec(void *ctx)
+int sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	emit_ctl(CTL_EVENT_EXEC, bpf_get_current_pid_tgid() >> 32);
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 arg_start, arg_end, args_len;
+	struct exec_event *e;
+	__u32 zero = 0;
+	long n;
+
+	e = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!e)
+		return 0;
+	e->type = CTL_EVENT_EXEC;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				      (void *)ctx + (ctx->__data_loc_filename & 0xFFFF));
+	e->filename_len = n > 0 ? n : 0;
+	if (n <= 0)
+		e->filename[0] = '\0';
+	/* The new program's arguments sit on its fresh stack. */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (args_len > EXEC_ARGS_MAX)
+		args_len = EXEC_ARGS_MAX;
+	barrier_var(args_len);
+	if (args_len > EXEC_ARGS_MAX || bpf_probe_read_user(e->args, args_len, (void *)arg_start))
+		args_len = 0;
+	e->args_len = args_len;
+	if (bpf_ringbuf_output(&ctl_events, e, sizeof(*e), 0))
+		stat_add(STAT_CTL_LOST, 1);
 	return 0;
 }
 

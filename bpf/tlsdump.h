@@ -71,6 +71,22 @@ struct ctl_event {
 	__u32 pid;
 };
 
+#define EXEC_FILENAME_MAX 256
+#define EXEC_ARGS_MAX 512
+
+/*
+ * A process called execve: what it runs, read at the exec itself, so frames
+ * of a process that is gone before user space looks still name it.
+ */
+struct exec_event {
+	__u32 type;		/* CTL_EVENT_EXEC */
+	__u32 pid;
+	__u32 filename_len;	/* bytes in filename, NUL included */
+	__u32 args_len;		/* bytes in args: NUL-separated arguments */
+	char filename[EXEC_FILENAME_MAX];
+	char args[EXEC_ARGS_MAX];
+};
+
 #define KEYLOG_LABEL_MAX 48
 #define KEYLOG_RANDOM_LEN 32
 #define KEYLOG_SECRET_MAX 64

@@ -86,10 +86,15 @@ static int hf_tlsdump_reassembled_in = -1;
 static int hf_tlsdump_reassembled_len = -1;
 static int hf_tlsdump_segment = -1;
 static int hf_tlsdump_skipped = -1;
+static int hf_tlsdump_encrypted_in = -1;
+static int hf_tlsdump_no_plaintext = -1;
+static int hf_tlsdump_plaintext_frames = -1;
+static int hf_tlsdump_plaintext_in = -1;
 
 static gint ett_tlsdump = -1;
 static gint ett_tlsdump_flags = -1;
 static gint ett_tlsdump_reassembled = -1;
+static gint ett_tlsdump_tcp = -1;
 
 static expert_field ei_tlsdump_truncated = EI_INIT;
 static expert_field ei_tlsdump_bad_magic = EI_INIT;
@@ -106,14 +111,18 @@ static expert_field ei_tlsdump_not_http = EI_INIT;
 static expert_field ei_tlsdump_too_long = EI_INIT;
 static expert_field ei_tlsdump_lost_request = EI_INIT;
 static expert_field ei_tlsdump_h2_restart = EI_INIT;
+static expert_field ei_tlsdump_no_plaintext = EI_INIT;
 
 /* Fields of other protocols added hidden, looked up at handoff. */
 static int hf_tcp_stream = -1;
 static int hf_tcp_port = -1;
 static int hf_tcp_srcport = -1;
 static int hf_tcp_dstport = -1;
+static int proto_tcp = -1;
+static int proto_tls = -1;
 
 static dissector_handle_t tlsdump_handle;
+static dissector_handle_t tlsdump_tcp_handle;
 static dissector_handle_t http_handle;
 static dissector_handle_t http2_handle;
 static heur_dissector_list_t tls_heur_list;
@@ -193,6 +202,17 @@ typedef struct {
 	gboolean lost_request; /* a response to a request lost with missing bytes */
 } tlsdump_pair_t;
 
+/*
+ * What the capture holds about one real TCP connection: kept with its TCP
+ * conversation, filled on the first pass by the encrypted packets (the
+ * postdissector) and by the plaintext frames that travelled on it.
+ */
+typedef struct {
+	guint32 first_tls_frame;       /* first packet dissected as TLS, 0: none yet */
+	guint32 plaintext_frames;      /* tlsdump frames of this connection */
+	guint32 first_plaintext_frame; /* 0: none yet */
+} tlsdump_tcp_info_t;
+
 /* Everything the first pass decided about one frame. */
 typedef struct _tlsdump_conn tlsdump_conn_t;
 
@@ -262,6 +282,7 @@ struct _tlsdump_conn {
 	dissector_handle_t app_handle; /* set by a heuristic dissector that wants more */
 	gboolean has_tcp_stream;
 	guint32 tcp_stream;
+	tlsdump_tcp_info_t *tcp_info; /* of the real TCP connection, when known */
 };
 
 typedef struct {
@@ -289,6 +310,9 @@ typedef struct {
 
 static wmem_map_t *tlsdump_conns;
 static guint32 tlsdump_next_conv_id;
+/* The file comes from tlsdump: it has a tlsdump frame or interface. */
+static gboolean tlsdump_in_file;
+static gboolean tlsdump_interfaces_checked;
 
 /* State of the frame being analysed on the first pass. */
 typedef struct {
@@ -317,6 +341,8 @@ static gboolean tlsdump_conn_equal(gconstpointer a, gconstpointer b)
 static void tlsdump_init(void)
 {
 	tlsdump_next_conv_id = TLSDUMP_CONV_ID_BASE;
+	tlsdump_in_file = FALSE;
+	tlsdump_interfaces_checked = FALSE;
 }
 
 /* ---- pending bytes ---------------------------------------------------- */
@@ -1065,6 +1091,18 @@ static tlsdump_conn_t *get_conn(const tlsdump_hdr_t *hdr)
 	return conn;
 }
 
+static tlsdump_tcp_info_t *tcp_info_get(conversation_t *conv, gboolean create)
+{
+	tlsdump_tcp_info_t *info =
+		(tlsdump_tcp_info_t *)conversation_get_proto_data(conv, proto_tlsdump);
+
+	if (!info && create) {
+		info = wmem_new0(wmem_file_scope(), tlsdump_tcp_info_t);
+		conversation_add_proto_data(conv, proto_tlsdump, info);
+	}
+	return info;
+}
+
 /* Finds (or starts) the real TCP conversation of the frame's addresses. */
 static void find_tcp_stream(packet_info *pinfo, tlsdump_conn_t *conn)
 {
@@ -1083,6 +1121,7 @@ static void find_tcp_stream(packet_info *pinfo, tlsdump_conn_t *conn)
 	if (tcpd) {
 		conn->has_tcp_stream = TRUE;
 		conn->tcp_stream = tcpd->stream;
+		conn->tcp_info = tcp_info_get(conv, TRUE);
 	}
 }
 
@@ -1109,6 +1148,11 @@ static tlsdump_frame_t *analyse(packet_info *pinfo, const tlsdump_hdr_t *hdr,
 	find_tcp_stream(pinfo, conn);
 	frame->has_tcp_stream = conn->has_tcp_stream;
 	frame->tcp_stream = conn->tcp_stream;
+	tlsdump_in_file = TRUE;
+	if (conn->tcp_info) {
+		if (!conn->tcp_info->plaintext_frames++)
+			conn->tcp_info->first_plaintext_frame = pinfo->num;
+	}
 
 	frame->lost = hdr->gap;
 	if (!dir->seen && hdr->offset > hdr->gap) {
@@ -1435,6 +1479,12 @@ static void add_analysis(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti, prot
 		if (hf_tcp_stream > 0) {
 			it = proto_tree_add_uint(tt, hf_tcp_stream, tvb, 0, 0, frame->tcp_stream);
 			proto_item_set_hidden(it);
+		}
+		if (frame->conn->tcp_info && frame->conn->tcp_info->first_tls_frame) {
+			/* A link to the encrypted packets (known on the first pass too). */
+			it = proto_tree_add_uint(tt, hf_tlsdump_encrypted_in, tvb, 0, 0,
+						 frame->conn->tcp_info->first_tls_frame);
+			proto_item_set_generated(it);
 		}
 		if (hf_tcp_srcport > 0 && hf_tcp_dstport > 0 && hf_tcp_port > 0) {
 			it = proto_tree_add_uint(tt, hf_tcp_srcport, tvb, 0, 0, pinfo->srcport);

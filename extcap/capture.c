@@ -95,6 +95,24 @@ static struct conn_track *conn_track_get(struct capture *cap, uint64_t conn_id)
 	return ct;
 }
 
+/* Tells whether @port is in the kernel's range for automatically bound ports. */
+static bool ephemeral_port(uint16_t port)
+{
+	static unsigned int low, high;
+
+	if (!high) {
+		FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+		if (!f || fscanf(f, "%u %u", &low, &high) != 2) {
+			low = 32768; /* the kernel's default */
+			high = 60999;
+		}
+		if (f)
+			fclose(f);
+	}
+	return port >= low && port <= high;
+}
+
 /*
  * The kernel knows the role only for connections it saw being set up. For
  * older ones, a local port that has a listener means we are the server.
@@ -109,8 +127,20 @@ static uint8_t resolve_role(struct capture *cap, const struct tls_data_event *e,
 	if (ct->role || !e->family)
 		return ct->role;
 	listening = proc_tcp_port_listening(e->pid, e->local_port);
-	if (listening >= 0)
+	if (listening >= 0) {
 		ct->role = listening ? TLSDUMP_ROLE_SERVER : TLSDUMP_ROLE_CLIENT;
+		return ct->role;
+	}
+	/* The process is gone: the side with the ephemeral port is the client. */
+	if (ephemeral_port(e->local_port) && !ephemeral_port(e->remote_port))
+		ct->role = TLSDUMP_ROLE_CLIENT;
+	else if (ephemeral_port(e->remote_port) && !ephemeral_port(e->local_port))
+		ct->role = TLSDUMP_ROLE_SERVER;
+	/* Most likely a host process: look for a listener in our namespace. */
+	else if (proc_tcp_port_listening(getpid(), e->local_port) > 0)
+		ct->role = TLSDUMP_ROLE_SERVER;
+	else if (proc_tcp_port_listening(getpid(), e->remote_port) > 0)
+		ct->role = TLSDUMP_ROLE_CLIENT;
 	return ct->role;
 }
 
@@ -249,7 +279,12 @@ static int on_ctl_event(void *ctx, void *data, size_t size)
 		return 0;
 	switch (e->type) {
 	case CTL_EVENT_EXEC:
-		procinfo_refresh(cap->procs, e->pid);
+		if (size >= sizeof(struct exec_event)) {
+			const struct exec_event *x = data;
+
+			procinfo_exec(cap->procs, x->pid, x->filename, x->args,
+				      MIN(x->args_len, EXEC_ARGS_MAX));
+		}
 		targets_scan_pid(cap->targets, e->pid, attach_found_file, cap);
 		break;
 	case CTL_EVENT_LIBS_CHANGED:

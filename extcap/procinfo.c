@@ -41,6 +41,24 @@ void procinfo_cache_free(struct procinfo_cache *cache)
 	g_free(cache);
 }
 
+/* Joins NUL-separated arguments with spaces (a trailing NUL ends the last one). */
+static char *join_args(const char *args, size_t n)
+{
+	char *out = g_malloc(n + 1);
+
+	/* Not g_strndup(): it would stop at the first separator. */
+	memcpy(out, args, n);
+	out[n] = '\0';
+
+	while (n > 0 && out[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0' || out[i] == '\n')
+			out[i] = ' ';
+	out[n] = '\0';
+	return out;
+}
+
 static char *read_cmdline(pid_t pid)
 {
 	char path[64], buf[CMDLINE_MAX];
@@ -53,16 +71,7 @@ static char *read_cmdline(pid_t pid)
 		return g_strdup("");
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
-		return g_strdup("");
-	/* Arguments are NUL separated; a trailing NUL ends the last one. */
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0' || buf[i] == '\n')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	return g_strdup(buf);
+	return n > 0 ? join_args(buf, (size_t)n) : g_strdup("");
 }
 
 static char *read_exe(pid_t pid)
@@ -96,9 +105,19 @@ const struct procinfo *procinfo_get(struct procinfo_cache *cache, pid_t pid)
 	return info ? info : load(cache, pid);
 }
 
-void procinfo_refresh(struct procinfo_cache *cache, pid_t pid)
+void procinfo_exec(struct procinfo_cache *cache, pid_t pid, const char *filename,
+		   const char *args, size_t args_len)
 {
-	load(cache, pid);
+	struct procinfo *info = load(cache, pid);
+
+	if (!info->cmdline[0] && args_len) {
+		g_free(info->cmdline);
+		info->cmdline = join_args(args, args_len);
+	}
+	if (!info->exe[0] && filename && filename[0]) {
+		g_free(info->exe);
+		info->exe = g_strdup(filename);
+	}
 }
 
 void procinfo_exited(struct procinfo_cache *cache, pid_t pid, uint64_t now_ns)

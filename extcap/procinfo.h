@@ -29,8 +29,13 @@ void procinfo_cache_free(struct procinfo_cache *cache);
 /* Returns what is known of @pid, reading /proc on first use. Never NULL. */
 const struct procinfo *procinfo_get(struct procinfo_cache *cache, pid_t pid);
 
-/* Re-reads @pid from /proc (after exec, the command line changed). */
-void procinfo_refresh(struct procinfo_cache *cache, pid_t pid);
+/*
+ * Records an exec of @pid: re-reads /proc, and where the process is already
+ * gone takes the command line from @args (@args_len bytes, NUL separated)
+ * and the executable from @filename, as captured at the exec.
+ */
+void procinfo_exec(struct procinfo_cache *cache, pid_t pid, const char *filename,
+		   const char *args, size_t args_len);
 
 /* Marks @pid as exited at @now_ns; procinfo_expire() drops it later. */
 void procinfo_exited(struct procinfo_cache *cache, pid_t pid, uint64_t now_ns);

@@ -1,0 +1,3 @@
+module tlsdump.test/gofixture
+
+go 1.19
