@@ -119,7 +119,6 @@ static int hf_tcp_port = -1;
 static int hf_tcp_srcport = -1;
 static int hf_tcp_dstport = -1;
 static int proto_tcp = -1;
-static int proto_tls = -1;
 
 static dissector_handle_t tlsdump_handle;
 static dissector_handle_t tlsdump_tcp_handle;
@@ -969,8 +968,13 @@ static void process_bytes(tlsdump_ctx_t *ctx, const guint8 *data, guint32 len, g
 	case MODE_DETECT:
 		if (ctx->conn->app != APP_UNKNOWN) {
 			enter_app(ctx->conn, dir);
-			if (ctx->conn->app == APP_HTTP2 && ctx->conn->req_dir == ctx->dirno &&
-			    dir->next_offset == 0)
+			/*
+			 * The other direction found HTTP/2 first (a server sends its
+			 * SETTINGS without waiting for the client's preface): this
+			 * direction's first bytes may still be the client preface.
+			 */
+			if (ctx->conn->app == APP_HTTP2 &&
+			    memcmp(data, TLSDUMP_H2_PREFACE, MIN(len, TLSDUMP_H2_PREFACE_LEN)) == 0)
 				tlsdump_h2_reset(&dir->h2, TRUE);
 			process_bytes(ctx, data, len, rec_off);
 			return;
@@ -1591,6 +1595,115 @@ static int dissect_tlsdump(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	return tvb_captured_length(tvb);
 }
 
+/* ---- the encrypted packets' side ---------------------------------------- */
+
+/*
+ * Whether this file comes from tlsdump: it holds a tlsdump frame (seen so far:
+ * the whole file from the second pass on) or an interface named "tlsdump"
+ * (the plaintext interface, written before the first packet). Other captures
+ * get no tlsdump fields on their TLS packets.
+ */
+static gboolean capture_from_tlsdump(packet_info *pinfo)
+{
+	guint32 i;
+
+	if (tlsdump_in_file || tlsdump_interfaces_checked)
+		return tlsdump_in_file;
+	tlsdump_interfaces_checked = TRUE;
+	for (i = 0; i < 64; i++) {
+		const char *name = epan_get_interface_name(pinfo->epan, i);
+
+		if (!name || strcmp(name, "unknown") == 0)
+			break;
+		if (strcmp(name, "tlsdump") == 0) {
+			tlsdump_in_file = TRUE;
+			break;
+		}
+	}
+	return tlsdump_in_file;
+}
+
+/*
+ * Postdissector: on the packets of a real TCP connection, shows whether the
+ * capture holds plaintext of it. A connection where TLS was seen but no
+ * plaintext frame gets tlsdump.no_plaintext on all its packets: the traffic
+ * tlsdump did not decrypt (a library or a process not captured).
+ *
+ * The first pass records which packet was the connection's first TLS one;
+ * the plaintext frames count themselves in analyse(). A connection's handshake
+ * comes before its first plaintext frame, so the answer is final only from
+ * the second pass on (tshark -2, the GUI once the file is loaded).
+ */
+static int dissect_tlsdump_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+			       void *data _U_)
+{
+	conversation_t *conv;
+	tlsdump_tcp_info_t *info;
+	proto_item *ti, *it;
+	proto_tree *st;
+	gboolean is_tls;
+
+	fprintf(stderr, "DBG %u ptype %d srctype %d tcp %d epdu %d\n", pinfo->num, pinfo->ptype, pinfo->src.type, proto_is_frame_protocol(pinfo->layers, "tcp"), proto_is_frame_protocol(pinfo->layers, "exported_pdu"));
+	if (pinfo->ptype != PT_TCP || proto_tcp <= 0)
+		return 0;
+	if (!proto_is_frame_protocol(pinfo->layers, "tcp")) {
+		/*
+		 * Plaintext labelled for another dissector (tlsdump --label-http)
+		 * counts for its connection like a tlsdump frame.
+		 */
+		if (!PINFO_FD_VISITED(pinfo) && pinfo->src.type != AT_NONE &&
+		    proto_is_frame_protocol(pinfo->layers, "exported_pdu") &&
+		    !proto_is_frame_protocol(pinfo->layers, "tlsdump")) {
+			conv = find_conversation(pinfo->num, &pinfo->src, &pinfo->dst,
+						 CONVERSATION_TCP, pinfo->srcport, pinfo->destport, 0);
+			fprintf(stderr, "DBG conv %p setup %u tcpd %p\n", (void*)conv, conv ? conv->setup_frame : 0, conv ? conversation_get_proto_data(conv, proto_tcp) : NULL);
+			if (conv && conversation_get_proto_data(conv, proto_tcp)) {
+				info = tcp_info_get(conv, TRUE);
+				if (!info->plaintext_frames++)
+					info->first_plaintext_frame = pinfo->num;
+			}
+		}
+		return 0;
+	}
+	conv = find_conversation(pinfo->num, &pinfo->src, &pinfo->dst, CONVERSATION_TCP,
+				 pinfo->srcport, pinfo->destport, 0);
+	/* Only the TCP dissector's own conversations: those have its data. */
+	if (!conv || !conversation_get_proto_data(conv, proto_tcp))
+		return 0;
+	is_tls = proto_is_frame_protocol(pinfo->layers, "tls");
+	info = tcp_info_get(conv, is_tls && !PINFO_FD_VISITED(pinfo));
+	if (!info)
+		return 0;
+	if (is_tls && !info->first_tls_frame && !PINFO_FD_VISITED(pinfo))
+		info->first_tls_frame = pinfo->num;
+	if ((!info->first_tls_frame && !info->plaintext_frames) || !capture_from_tlsdump(pinfo))
+		return 0;
+
+	if (info->plaintext_frames) {
+		st = proto_tree_add_subtree_format(tree, tvb, 0, 0, ett_tlsdump_tcp, &ti,
+						   "tlsdump: %u plaintext frame%s of this connection, first in frame %u",
+						   info->plaintext_frames,
+						   info->plaintext_frames == 1 ? "" : "s",
+						   info->first_plaintext_frame);
+	} else {
+		st = proto_tree_add_subtree(tree, tvb, 0, 0, ett_tlsdump_tcp, &ti,
+					    "tlsdump: no plaintext of this TLS connection in the capture");
+		it = proto_tree_add_item(st, hf_tlsdump_no_plaintext, tvb, 0, 0, ENC_NA);
+		proto_item_set_generated(it);
+		if (pinfo->num == info->first_tls_frame)
+			expert_add_info(pinfo, it, &ei_tlsdump_no_plaintext);
+	}
+	proto_item_set_generated(ti);
+	it = proto_tree_add_uint(st, hf_tlsdump_plaintext_frames, tvb, 0, 0, info->plaintext_frames);
+	proto_item_set_generated(it);
+	if (info->first_plaintext_frame) {
+		it = proto_tree_add_uint(st, hf_tlsdump_plaintext_in, tvb, 0, 0,
+					 info->first_plaintext_frame);
+		proto_item_set_generated(it);
+	}
+	return tvb_captured_length(tvb);
+}
+
 /* ---- registration ------------------------------------------------------- */
 
 void proto_register_tlsdump(void)
@@ -1695,11 +1808,27 @@ void proto_register_tlsdump(void)
 		{ &hf_tlsdump_skipped,
 		  { "Skipped bytes", "tlsdump.skipped", FT_UINT32, BASE_DEC, NULL, 0x0,
 		    "Bytes not dissected while looking for a message boundary", HFILL } },
+		{ &hf_tlsdump_encrypted_in,
+		  { "Encrypted packets from frame", "tlsdump.encrypted_in", FT_FRAMENUM, BASE_NONE,
+		    NULL, 0x0,
+		    "First packet of this connection dissected as TLS (normally its ClientHello)",
+		    HFILL } },
+		{ &hf_tlsdump_no_plaintext,
+		  { "No plaintext captured", "tlsdump.no_plaintext", FT_NONE, BASE_NONE, NULL, 0x0,
+		    "A TLS connection of which the capture holds no tlsdump plaintext frame",
+		    HFILL } },
+		{ &hf_tlsdump_plaintext_frames,
+		  { "Plaintext frames", "tlsdump.plaintext_frames", FT_UINT32, BASE_DEC, NULL, 0x0,
+		    "tlsdump plaintext frames of this TCP connection in the capture", HFILL } },
+		{ &hf_tlsdump_plaintext_in,
+		  { "Plaintext from frame", "tlsdump.plaintext_in", FT_FRAMENUM, BASE_NONE, NULL,
+		    0x0, "First tlsdump plaintext frame of this TCP connection", HFILL } },
 	};
 	static gint *ett[] = {
 		&ett_tlsdump,
 		&ett_tlsdump_flags,
 		&ett_tlsdump_reassembled,
+		&ett_tlsdump_tcp,
 	};
 	static ei_register_info ei[] = {
 		{ &ei_tlsdump_truncated,
@@ -1749,6 +1878,10 @@ void proto_register_tlsdump(void)
 		  { "tlsdump.h2_restart", PI_SEQUENCE, PI_NOTE,
 		    "HTTP/2 decoding restarted after lost bytes: header fields that refer to older compression state cannot be decoded",
 		    EXPFILL } },
+		{ &ei_tlsdump_no_plaintext,
+		  { "tlsdump.no_plaintext.expert", PI_UNDECODED, PI_NOTE,
+		    "TLS connection without plaintext in the capture: tlsdump did not capture its process or library",
+		    EXPFILL } },
 	};
 	expert_module_t *expert_tlsdump;
 
@@ -1759,6 +1892,8 @@ void proto_register_tlsdump(void)
 	expert_register_field_array(expert_tlsdump, ei, array_length(ei));
 
 	tlsdump_handle = register_dissector("tlsdump", dissect_tlsdump, proto_tlsdump);
+	tlsdump_tcp_handle = create_dissector_handle(dissect_tlsdump_tcp, proto_tlsdump);
+	register_postdissector(tlsdump_tcp_handle);
 	tlsdump_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), tlsdump_conn_hash,
 					       tlsdump_conn_equal);
 	register_init_routine(tlsdump_init);
@@ -1776,6 +1911,7 @@ void proto_reg_handoff_tlsdump(void)
 	hf_tcp_port = proto_registrar_get_id_byname("tcp.port");
 	hf_tcp_srcport = proto_registrar_get_id_byname("tcp.srcport");
 	hf_tcp_dstport = proto_registrar_get_id_byname("tcp.dstport");
+	proto_tcp = proto_get_id_by_filter_name("tcp");
 }
 
 void plugin_register(void)

@@ -51,7 +51,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Debian packages the benchmarks use (tlsdump's own build dependencies come
 # from packaging/deps.sh). Kernel headers for bcc are fetched separately.
-APT_PACKAGES = ["nginx-light", "wrk", "bpfcc-tools", "bpftrace", "openssl", "gcc",
+APT_PACKAGES = ["nginx-light", "wrk", "bpfcc-tools", "bpftrace", "bpftool", "openssl", "gcc",
                 "libssl-dev", "binutils", "procps"]
 
 # Targets of the issue, checked in the nginx table for tlsdump's cells.
@@ -61,8 +61,8 @@ TARGET_COMPLETENESS = 0.9999  # the in-flight requests at wrk's stop blur the la
 BODIES = {"1k": 1024, "64k": 65536}
 # Tracers of the nginx benchmark, in the order their cells alternate with untraced ones.
 TRACERS = ("tlsdump", "tlsdump-nopkt", "sslsniff", "bpftrace")
-# Processes whose presence means someone else is tracing TLS on this machine.
-FOREIGN_TRACERS = ("tlsdump", "bpftrace", "sslsniff", "sslsniff-bpfcc", "ecapture")
+# Seconds to wait before a measurement for other engineers' tracers to go (--max-wait).
+QUIET_WAIT = 300
 
 
 def log(msg):
@@ -169,24 +169,54 @@ def rusage_cpu(ru):
     return ru.ru_utime + ru.ru_stime if ru else 0.0
 
 
-def foreign_tracers(ours=()):
-    """PIDs and names of TLS tracers on the machine that this run did not start."""
-    found = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) in ours or int(d) == os.getpid():
+def bpf_perf_links():
+    """Everything `bpftool perf show` lists: which process holds which
+    uprobe, kprobe or tracepoint with a BPF program on it."""
+    r = subprocess.run(["bpftool", "perf", "show", "-j"], capture_output=True, text=True)
+    try:
+        return json.loads(r.stdout) if r.returncode == 0 else []
+    except ValueError:
+        return []
+
+
+def _tag(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f"{pid}:{f.read().strip()}"
+    except OSError:
+        return None
+
+
+def foreign_probes(ours=(), links=None):
+    """"pid:comm" of the processes this run did not start that have uprobes on
+    our private libssl copy (any path under CACHE_DIR): another tracer that
+    would fire in our nginx, wrk or ssl_loop."""
+    found = set()
+    for e in bpf_perf_links() if links is None else links:
+        pid = e.get("pid")
+        if pid in ours or pid == os.getpid():
             continue
-        try:
-            with open(f"/proc/{d}/comm") as f:
-                comm = f.read().strip()
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        words = cmd.split()
-        names = {comm} | {os.path.basename(w) for w in words[:2]}
-        if any(n in FOREIGN_TRACERS for n in names):
-            found.append(f"{d}:{comm}")
-    return found
+        where = e.get("filename", "") if e.get("fd_type") in ("uprobe", "uretprobe") else \
+            e.get("tracepoint", "") if e.get("fd_type") == "tracepoint" else ""
+        # bcc names tracefs uprobe events after the path, '/' and '-' made '_'.
+        if CACHE_DIR in where or CACHE_DIR.replace("/", "_").replace("-", "_") in where:
+            tag = _tag(pid)
+            if tag:
+                found.add(tag)
+    return sorted(found)
+
+
+def foreign_syscall_tracers(ours=()):
+    """"pid:comm" of other processes with BPF programs on syscall tracepoints:
+    they tax every read/write on the machine, ours included, in every cell."""
+    found = set()
+    for e in bpf_perf_links():
+        if e.get("pid") not in ours and e.get("fd_type") == "tracepoint" and \
+                e.get("tracepoint", "").startswith("sys_enter_"):
+            tag = _tag(e["pid"])
+            if tag:
+                found.add(tag)
+    return sorted(found)
 
 
 def machine_busy(window=1.0):
@@ -202,7 +232,7 @@ def wait_until_quiet(ours, limit, max_busy=0.3):
     foreign tracers still there (empty when quiet) and the last busy level."""
     start = time.monotonic()
     while True:
-        found = foreign_tracers(ours)
+        found = foreign_probes(ours)
         busy = machine_busy()
         waited = time.monotonic() - start
         # A foreign tracer probes our processes too: wait long for it. A busy
@@ -328,6 +358,21 @@ def build_tlsdump_rev(rev):
     return exe
 
 
+def private_libssl(workdir):
+    """A byte-identical copy of the system libssl in @workdir/lib, which nginx,
+    wrk and ssl_loop load through LD_LIBRARY_PATH. Uprobes belong to an inode:
+    tracers that other users left attached to the system copy (an extcap
+    whose Wireshark died, say) do not fire in our processes, and any tracer
+    that does hook the copy is seen by foreign_probes(). Returns the
+    environment to run them with and the copy's path."""
+    libdir = os.path.join(workdir, "lib")
+    os.makedirs(libdir, exist_ok=True)
+    src = libssl_path()
+    dst = os.path.join(libdir, os.path.basename(src))
+    shutil.copy2(src, dst)
+    return dict(os.environ, LD_LIBRARY_PATH=libdir), dst
+
+
 def libssl_path():
     out = run(["ldd", shutil.which("nginx") or "/usr/sbin/nginx"]).stdout
     m = re.search(r"libssl\.so\.\S+ => (\S+)", out)
@@ -399,8 +444,9 @@ def machine_description(tlsdump):
 class NginxServer:
     name = "nginx"
 
-    def __init__(self, workdir, cert, key, workers=2):
+    def __init__(self, workdir, cert, key, env, workers=2):
         self.dir = os.path.join(workdir, "nginx")
+        self.env = env
         self.port = free_port()
         self.workers = workers
         self.cert, self.key = cert, key
@@ -454,7 +500,7 @@ http {{
         conf = os.path.join(self.dir, "nginx.conf")
         run(["nginx", "-t", "-p", self.dir, "-c", conf, "-e", f"{self.dir}/logs/error.log"])
         self.proc = PROCS.spawn(["nginx", "-p", self.dir, "-c", conf,
-                                 "-e", f"{self.dir}/logs/error.log"])
+                                 "-e", f"{self.dir}/logs/error.log"], env=self.env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -462,11 +508,19 @@ http {{
             if len(self.worker_pids()) == self.workers:
                 try:
                     socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    self._check_private_lib()
                     return
                 except OSError:
                     pass
             time.sleep(0.1)
         raise BenchError("nginx did not start")
+
+    def _check_private_lib(self):
+        lib = self.env.get("LD_LIBRARY_PATH")
+        for pid in self.worker_pids():
+            with open(f"/proc/{pid}/maps") as f:
+                if lib and lib not in f.read():
+                    raise BenchError(f"nginx worker {pid} did not load the libssl in {lib}")
 
     def worker_pids(self):
         pids = []
@@ -547,10 +601,11 @@ class Untraced:
 
 
 class Tlsdump:
-    def __init__(self, binary, extra_args, name="tlsdump"):
+    def __init__(self, binary, extra_args, wrap=()):
         self.binary = binary
-        self.extra = extra_args
-        self.name = name
+        self.extra = list(extra_args)
+        self.wrap = list(wrap)
+        self.name = " ".join(self.wrap + ["tlsdump"] + self.extra)
         self.proc = None
 
     def start(self, workdir, ctx):
@@ -561,8 +616,9 @@ class Tlsdump:
             if os.path.exists(f):
                 os.unlink(f)
         with open(self.errf, "w") as err:
-            self.proc = PROCS.spawn([self.binary, "-w", self.out, "--log-file", self.logf,
-                                     "--log-level", "info"] + self.extra, stderr=err)
+            self.proc = PROCS.spawn(self.wrap + [self.binary, "-w", self.out, "--log-file",
+                                                 self.logf, "--log-level", "info"] + self.extra,
+                                    stderr=err)
         wait_for_log_line(self.proc, self.logf, "capturing", 60, self.errf)
 
     def stop(self):
@@ -598,8 +654,9 @@ class Sslsniff:
     EVENT = re.compile(r"^(READ/RECV|WRITE/SEND) +\d+\.\d{9} +(\S+) +(\d+) +(\d+) *$")
     TRUNC = re.compile(r"^----- END DATA \(TRUNCATED, (\d+) bytes lost\) -----$")
 
-    def __init__(self, kernel_headers):
+    def __init__(self, kernel_headers, libssl):
         self.kheaders = kernel_headers
+        self.lib = libssl
         self.proc = None
 
     def start(self, workdir, ctx):
@@ -607,7 +664,8 @@ class Sslsniff:
         self.errf = os.path.join(workdir, "sslsniff.err")
         env = dict(os.environ, BCC_KERNEL_SOURCE=self.kheaders)
         with open(self.outf, "w") as out, open(self.errf, "w") as err:
-            self.proc = PROCS.spawn(["/usr/sbin/sslsniff-bpfcc", "--max-buffer-size", "16384"],
+            self.proc = PROCS.spawn(["/usr/sbin/sslsniff-bpfcc", "--max-buffer-size", "16384",
+                                     "--extra-lib", f"openssl:{self.lib}"],
                                     stdout=out, stderr=err, env=env)
         wait_for_perf_fds(self.proc, 120, self.errf)
 
@@ -809,14 +867,14 @@ end
 """
 
 
-def run_wrk(url, duration, workdir, threads=2, conns=50):
+def run_wrk(url, duration, workdir, env, threads=2, conns=50):
     script = os.path.join(workdir, "done.lua")
     with open(script, "w") as f:
         f.write(WRK_SCRIPT)
     outf = os.path.join(workdir, "wrk.out")
     with open(outf, "w") as out:
         p = PROCS.spawn(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "-s", script, url],
-                        stdout=out, stderr=subprocess.STDOUT)
+                        stdout=out, stderr=subprocess.STDOUT, env=env)
     return p, outf
 
 
@@ -838,7 +896,8 @@ def nginx_cell(server, tracer, body, duration, workdir, retries):
     """One measurement: a tracer attached (or none) while wrk loads the server."""
     for attempt in range(retries + 1):
         ours = {p.pid for p in PROCS.live}
-        foreign, busy_before = wait_until_quiet(ours, 300)
+        foreign, busy_before = wait_until_quiet(ours, QUIET_WAIT)
+        syscall_tracers = foreign_syscall_tracers(ours)
         server.rotate_log()  # drop anything before this cell
         tracer.start(workdir, None)
         workers = server.worker_pids()
@@ -846,13 +905,13 @@ def nginx_cell(server, tracer, body, duration, workdir, retries):
         w0 = {pid: proc_cpu(pid) for pid in workers}
         t0 = proc_cpu(tpid) if tpid else 0.0
         busy0 = system_busy()
-        p, outf = run_wrk(server.url(body), duration, workdir)
+        p, outf = run_wrk(server.url(body), duration, workdir, server.env)
         wrk_pid = p.pid
         wrk = finish_wrk(p, outf, duration)
         busy1 = system_busy()
         workers_cpu = sum(proc_cpu(pid) - w0[pid] for pid in workers)
         t1 = proc_cpu(tpid) if tpid else 0.0
-        foreign += [f for f in foreign_tracers({pp.pid for pp in PROCS.live}) if f not in foreign]
+        foreign += [f for f in foreign_probes({pp.pid for pp in PROCS.live}) if f not in foreign]
         time.sleep(0.5)  # nginx finalizes the requests wrk left in flight
         entries = server.rotate_log()
         res = tracer.stop()
@@ -871,6 +930,7 @@ def nginx_cell(server, tracer, body, duration, workdir, retries):
         "workers_cpu": workers_cpu, "wrk_cpu": wrk["cpu"],
         "others_cpu": max(0.0, (busy1 - busy0) - workers_cpu - wrk["cpu"] - (t1 - t0)),
         "foreign_tracers": foreign, "busy_before": busy_before,
+        "syscall_tracers": syscall_tracers,
     }
     if res:
         pids = set(workers) | {wrk_pid}
@@ -890,26 +950,27 @@ def nginx_cell(server, tracer, body, duration, workdir, retries):
 
 
 def bench_nginx(args, workdir, cert, key, results):
-    libssl = libssl_path()
+    env, libssl = private_libssl(workdir)
     tracers = {
         "untraced": Untraced(),
-        "tlsdump": Tlsdump(args.tlsdump, shlex.split(args.tlsdump_args)),
+        "tlsdump": Tlsdump(args.tlsdump, shlex.split(args.tlsdump_args),
+                           shlex.split(args.tlsdump_wrap)),
         "tlsdump-nopkt": Tlsdump(args.tlsdump, shlex.split(args.tlsdump_args) + ["--packets=off"],
-                                 "tlsdump --packets=off"),
+                                 shlex.split(args.tlsdump_wrap)),
         "sslsniff": None, "bpftrace": Bpftrace(libssl),
     }
     if "--packets=" not in run([args.tlsdump, "--help"], check=False).stdout:
         args.tracers = [t for t in args.tracers if t != "tlsdump-nopkt"]
     order = [t for t in TRACERS if t in args.tracers]
     if "sslsniff" in order:
-        tracers["sslsniff"] = Sslsniff(bcc_kernel_headers())
-    server = SERVERS[args.server](workdir, cert, key)
+        tracers["sslsniff"] = Sslsniff(bcc_kernel_headers(), libssl)
+    server = SERVERS[args.server](workdir, cert, key, env)
     server.start()
     cells = []
     try:
         for body in args.bodies:
             log(f"{server.name} {body}: warm-up")
-            p, outf = run_wrk(server.url(body), 3, workdir)
+            p, outf = run_wrk(server.url(body), 3, workdir, env)
             finish_wrk(p, outf, 3)
             seq = (["untraced"] + order) * args.rounds + ["untraced"]
             for name in seq:
@@ -963,7 +1024,7 @@ def summarize_nginx(cells):
                 if any("packet_drops" in c for c in cs):
                     row["packet_drops"] = sum(c.get("packet_drops", 0) for c in cs)
                     row["packet_frames"] = sum(c.get("packet_frames", 0) for c in cs)
-            if tracer.startswith("tlsdump"):
+            if "tlsdump" in tracer.split():
                 missed = []
                 if row["completeness"] < TARGET_COMPLETENESS:
                     missed.append("completeness")
@@ -1019,23 +1080,23 @@ def build_ssl_loop(workdir):
     return exe
 
 
-def ssl_loop(exe, mode, size, iters, cert, key, attempts=4):
+def ssl_loop(exe, mode, size, iters, cert, key, env, attempts=4):
     """ns per call of one ssl_loop run, repeated while another tracer (which
     would probe this loop's libssl too) showed up during it."""
     for attempt in range(attempts):
         ours = {p.pid for p in PROCS.live}
-        wait_until_quiet(ours, 120)
-        ns = ssl_loop_once(exe, mode, size, iters, cert, key)
-        foreign = foreign_tracers(ours)
+        wait_until_quiet(ours, min(QUIET_WAIT, 120))
+        ns = ssl_loop_once(exe, mode, size, iters, cert, key, env)
+        foreign = foreign_probes(ours)
         if not foreign:
             return ns
         log(f"  other tracers ran during ssl_loop {mode} {size} ({', '.join(foreign)}): again")
     return ns
 
 
-def ssl_loop_once(exe, mode, size, iters, cert, key):
+def ssl_loop_once(exe, mode, size, iters, cert, key, env):
     p = PROCS.spawn([exe, mode, str(size), str(iters), cert, key], stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, cpu=os.cpu_count() - 1)
+                    stderr=subprocess.PIPE, cpu=os.cpu_count() - 1, env=env)
     try:
         out, err = p.communicate(timeout=300)
     finally:
@@ -1163,13 +1224,13 @@ class TracefsProbes:
 
 def bench_micro(args, workdir, cert, key, results):
     exe = build_ssl_loop(workdir)
-    libssl = libssl_path()
+    env, libssl = private_libssl(workdir)
     sizes = args.micro_sizes
     combos = [(m, s) for m in ("bio", "socketpair") for s in sizes] + [("syscall", 1)]
     iters = args.micro_iterations
 
     def pass_all():
-        return {(m, s): ssl_loop(exe, m, s, iters if m != "syscall" else iters * 10, cert, key)
+        return {(m, s): ssl_loop(exe, m, s, iters if m != "syscall" else iters * 10, cert, key, env)
                 for m, s in combos}
 
     log("micro: no probe")
@@ -1178,6 +1239,15 @@ def bench_micro(args, workdir, cert, key, results):
     td = Tlsdump(args.tlsdump, shlex.split(args.tlsdump_args))
     td.start(workdir, None)
     try:
+        # The copy of libssl gets hooked when the first process maps it: make
+        # that happen before measuring.
+        ssl_loop_once(exe, "bio", 64, 1000, cert, key, env)
+        deadline = time.monotonic() + 20
+        while not any(e.get("pid") == td.proc.pid and e.get("filename") == libssl
+                      for e in bpf_perf_links()):
+            if time.monotonic() > deadline:
+                raise BenchError(f"tlsdump did not hook {libssl}")
+            time.sleep(0.2)
         traced = pass_all()
     finally:
         tres = td.stop()
@@ -1194,10 +1264,10 @@ def bench_micro(args, workdir, cert, key, results):
                              ("entry+ret", ("entry", "ret"))):
             tp.enable(kinds, True)
             try:
-                ref[label] = ssl_loop(exe, "bio", ref_size, iters, cert, key)
+                ref[label] = ssl_loop(exe, "bio", ref_size, iters, cert, key, env)
             finally:
                 tp.enable(kinds, False)
-        ref["none"] = ssl_loop(exe, "bio", ref_size, iters, cert, key)
+        ref["none"] = ssl_loop(exe, "bio", ref_size, iters, cert, key, env)
     finally:
         tp.teardown()
     rows = []
@@ -1302,7 +1372,7 @@ def bench_attach(args, workdir, results):
             nprocs = sum(1 for d in os.listdir("/proc") if d.isdigit())
             runs = []
             for _ in range(args.attach_runs):
-                wait_until_quiet({p.pid for p in PROCS.live}, 120)
+                wait_until_quiet({p.pid for p in PROCS.live}, min(QUIET_WAIT, 120))
                 runs.append(time_tlsdump_start(args, workdir))
         finally:
             for p in pop:
@@ -1341,6 +1411,12 @@ def machine_block(m):
 
 def report(results):
     parts = ["Machine: " + machine_block(results["machine"])]
+    res = sorted({t for c in results.get("nginx", {}).get("cells", [])
+                  for t in c.get("syscall_tracers", [])})
+    if res:
+        parts.append(f"\nOther processes had BPF programs on syscall tracepoints during the "
+                     f"nginx cells (not started by this run): {', '.join(res)}. They tax every "
+                     "read/write of nginx and wrk in every cell, untraced ones included.")
     if "nginx" in results:
         n = results["nginx"]
         parts.append(f"\n### {n['server']} over TLS, wrk -t2 -c50 -d{n['duration']}s, "
@@ -1357,7 +1433,7 @@ def report(results):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", nargs="?", default="all", choices=("all", "nginx", "micro", "attach"))
     ap.add_argument("--tlsdump", default=DEFAULT_TLSDUMP, help="tlsdump binary (default: %(default)s)")
@@ -1365,6 +1441,8 @@ def parse_args(argv):
                     "(into " + CACHE_DIR + ")")
     ap.add_argument("--tlsdump-args", default="", help="extra tlsdump options, e.g. "
                     "'--ring-buffer-mb 128'")
+    ap.add_argument("--tlsdump-wrap", default="", help="command prefix for tlsdump in the "
+                    "nginx cells, e.g. 'chrt -f 10'")
     ap.add_argument("--server", default="nginx", choices=sorted(SERVERS))
     ap.add_argument("--duration", type=int, default=10, help="seconds of wrk per cell (default 10)")
     ap.add_argument("--quick", action="store_true", help="3 s cells, fewer iterations")
@@ -1378,6 +1456,9 @@ def parse_args(argv):
     ap.add_argument("--micro-sizes", default="64,1024,16384")
     ap.add_argument("--micro-iterations", type=int, default=20000)
     ap.add_argument("--attach-runs", type=int, default=5)
+    ap.add_argument("--max-wait", type=int, default=QUIET_WAIT,
+                    help="seconds to wait before each cell for other tracers to end and "
+                    "the machine to calm down (default %(default)s)")
     ap.add_argument("--skip-install", action="store_true", help="do not apt-get install")
     ap.add_argument("--json", help="also write the raw results here")
     ap.add_argument("--markdown", help="also write the tables here")
@@ -1400,7 +1481,9 @@ def parse_args(argv):
 
 
 def main(argv):
+    global QUIET_WAIT
     args = parse_args(argv)
+    QUIET_WAIT = args.max_wait
     if os.geteuid() != 0:
         print("bench.py: run as root (eBPF, nginx on loopback, apt-get)", file=sys.stderr)
         return 2

@@ -355,6 +355,283 @@ static void fixture_h2(const char *dir)
 	fx_close(&fx);
 }
 
+/*
+ * HTTP/2 seen by the server (role server): it sends its SETTINGS before it
+ * reads the client's preface, so the response direction is seen first, and
+ * the preface then arrives split over two reads.
+ */
+static void fixture_h2_server_first(const char *dir)
+{
+	struct fixture fx;
+	struct conn c = {
+		.id = 11, .pid = 4300, .tid = 4300, .role = TLSDUMP_ROLE_SERVER, .comm = "nginx",
+		.family = AF_INET, .local = "10.0.0.2", .remote = "10.0.0.9",
+		.lport = 443, .rport = 50000,
+	};
+	uint8_t buf[512];
+	size_t n;
+	/* :method GET, :scheme https, :path /, :authority example.com */
+	static const uint8_t req1[] = {
+		0x82, 0x87, 0x84, 0x41, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
+	};
+	/* :method GET, :scheme https, :path /index.html, :authority = dynamic 62 */
+	static const uint8_t req2[] = { 0x82, 0x87, 0x85, 0xbe };
+	static const uint8_t resp[] = { 0x88 };
+	static const uint8_t settings[] = { 0x00, 0x03, 0x00, 0x00, 0x00, 0x64 };
+
+	fx_open(&fx, dir, "http2_server_first.pcapng");
+	/* Server: SETTINGS before anything was read. */
+	n = h2_put(buf, 0x4, 0, 0, settings, sizeof(settings));
+	emit(&fx, &c, W, buf, n);
+	/* Client: the preface in two reads, then SETTINGS and HEADERS stream 1. */
+	memcpy(buf, H2_PREFACE, 24);
+	n = 24;
+	n += h2_put(buf + n, 0x4, 0, 0, settings, sizeof(settings));
+	n += h2_put(buf + n, 0x1, 0x05, 1, req1, sizeof(req1));
+	emit(&fx, &c, R, buf, 10);
+	emit(&fx, &c, R, buf + 10, n - 10);
+	/* Server: SETTINGS ACK, HEADERS + DATA stream 1. */
+	n = h2_put(buf, 0x4, 0x01, 0, NULL, 0);
+	n += h2_put(buf + n, 0x1, 0x04, 1, resp, sizeof(resp));
+	n += h2_put(buf + n, 0x0, 0x01, 1, "one", 3);
+	emit(&fx, &c, W, buf, n);
+	/* Client: SETTINGS ACK, HEADERS stream 3. */
+	n = h2_put(buf, 0x4, 0x01, 0, NULL, 0);
+	n += h2_put(buf + n, 0x1, 0x05, 3, req2, sizeof(req2));
+	emit(&fx, &c, R, buf, n);
+	/* Server: HEADERS + DATA stream 3. */
+	n = h2_put(buf, 0x1, 0x04, 3, resp, sizeof(resp));
+	n += h2_put(buf + n, 0x0, 0x01, 3, "three", 5);
+	emit(&fx, &c, W, buf, n);
+	fx_close(&fx);
+}
+
+/* ---- original packets: raw IPv4/TCP on an interface of their own ---------- */
+
+#define LINKTYPE_RAW_IP 101
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+/* One TCP connection's original packets. */
+struct tcp_flow {
+	const char *cli, *srv;
+	uint16_t cport, sport;
+	uint32_t seq[2]; /* next sequence number: [0] client, [1] server */
+};
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+/* Writes one IPv4/TCP packet of @f on interface @if_id (checksums left 0). */
+static void fx_tcp(struct fixture *fx, int if_id, struct tcp_flow *f, bool from_client,
+		   uint8_t flags, const void *data, size_t len)
+{
+	uint8_t pkt[2048];
+	int me = from_client ? 0 : 1;
+	int err;
+
+	if (len > sizeof(pkt) - 40)
+		exit(1);
+	memset(pkt, 0, 40);
+	pkt[0] = 0x45;
+	put16(pkt + 2, (uint32_t)(40 + len));
+	pkt[6] = 0x40; /* DF */
+	pkt[8] = 64;
+	pkt[9] = 6;
+	inet_pton(AF_INET, from_client ? f->cli : f->srv, pkt + 12);
+	inet_pton(AF_INET, from_client ? f->srv : f->cli, pkt + 16);
+	put16(pkt + 20, from_client ? f->cport : f->sport);
+	put16(pkt + 22, from_client ? f->sport : f->cport);
+	put32(pkt + 24, f->seq[me]);
+	if (flags & TH_ACK)
+		put32(pkt + 28, f->seq[!me]);
+	pkt[32] = 5 << 4;
+	pkt[33] = flags;
+	put16(pkt + 34, 65535);
+	memcpy(pkt + 40, data, len);
+	f->seq[me] += (uint32_t)len + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+	err = pcapng_write_packet(fx->w, if_id, fx->ts, pkt, (uint32_t)(40 + len),
+				  from_client ? PCAPNG_DIR_OUTBOUND : PCAPNG_DIR_INBOUND, NULL, 0);
+	if (err < 0) {
+		errno = -err;
+		fail("cannot write packet to", "fixture");
+	}
+	fx->ts += STEP_NS;
+}
+
+static void tcp_handshake(struct fixture *fx, int if_id, struct tcp_flow *f)
+{
+	fx_tcp(fx, if_id, f, true, TH_SYN, NULL, 0);
+	fx_tcp(fx, if_id, f, false, TH_SYN | TH_ACK, NULL, 0);
+	fx_tcp(fx, if_id, f, true, TH_ACK, NULL, 0);
+}
+
+static void tcp_close(struct fixture *fx, int if_id, struct tcp_flow *f)
+{
+	fx_tcp(fx, if_id, f, true, TH_FIN | TH_ACK, NULL, 0);
+	fx_tcp(fx, if_id, f, false, TH_FIN | TH_ACK, NULL, 0);
+	fx_tcp(fx, if_id, f, true, TH_ACK, NULL, 0);
+}
+
+/* A minimal TLS 1.2 ClientHello record (one cipher suite, no extensions). */
+static size_t tls_client_hello(uint8_t *p)
+{
+	static const uint8_t body[] = {
+		0x03, 0x03,					/* client_version */
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, /* random */
+		17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+		0,						/* session id */
+		0x00, 0x02, 0xc0, 0x2f,				/* cipher suites */
+		0x01, 0x00,					/* compression: null */
+	};
+	size_t hs = 4 + sizeof(body);
+
+	p[0] = 22; /* handshake */
+	p[1] = 0x03;
+	p[2] = 0x01;
+	put16(p + 3, (uint32_t)hs);
+	p[5] = 1; /* client_hello */
+	p[6] = 0;
+	put16(p + 7, sizeof(body));
+	memcpy(p + 9, body, sizeof(body));
+	return 5 + hs;
+}
+
+/* A TLS 1.2 ServerHello record choosing that suite. */
+static size_t tls_server_hello(uint8_t *p)
+{
+	static const uint8_t body[] = {
+		0x03, 0x03,
+		32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17,
+		16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+		0,
+		0xc0, 0x2f,
+		0x00,
+	};
+	size_t hs = 4 + sizeof(body);
+
+	p[0] = 22;
+	p[1] = 0x03;
+	p[2] = 0x03;
+	put16(p + 3, (uint32_t)hs);
+	p[5] = 2; /* server_hello */
+	p[6] = 0;
+	put16(p + 7, sizeof(body));
+	memcpy(p + 9, body, sizeof(body));
+	return 5 + hs;
+}
+
+/* An application data record of @len opaque bytes. */
+static size_t tls_app_data(uint8_t *p, size_t len, uint8_t fill)
+{
+	p[0] = 23;
+	p[1] = 0x03;
+	p[2] = 0x03;
+	put16(p + 3, (uint32_t)len);
+	memset(p + 5, fill, len);
+	return 5 + len;
+}
+
+/*
+ * The encrypted side next to the plaintext: connection A (TLS, plaintext
+ * captured), connection B (TLS, no plaintext: a process tlsdump did not
+ * capture) and connection C (plain HTTP, no TLS), with the packets on a
+ * raw-IP interface and A's plaintext frames between them.
+ */
+static void write_tcp_link(struct fixture *fx, int ip_if)
+{
+	struct tcp_flow a = { "10.0.0.1", "93.184.216.34", 40100, 443, { 1000, 5000 } };
+	struct tcp_flow b = { "10.0.0.1", "93.184.216.34", 40200, 443, { 2000, 6000 } };
+	struct tcp_flow h = { "10.0.0.1", "93.184.216.34", 40300, 80, { 3000, 7000 } };
+	struct conn c = client_conn(0);
+	static const char req[] = "GET /a HTTP/1.1\r\nHost: example.com\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	uint8_t rec[512];
+
+	c.lport = 40100;
+	/* A: handshake, request (plaintext written just before its record), response. */
+	tcp_handshake(fx, ip_if, &a);
+	fx_tcp(fx, ip_if, &a, true, TH_PSH | TH_ACK, rec, tls_client_hello(rec));
+	fx_tcp(fx, ip_if, &a, false, TH_PSH | TH_ACK, rec, tls_server_hello(rec));
+	emit_str(fx, &c, W, req);
+	fx_tcp(fx, ip_if, &a, true, TH_PSH | TH_ACK, rec, tls_app_data(rec, sizeof(req) + 16, 0xaa));
+
+	/* B meanwhile: handshake and data both ways, never any plaintext. */
+	tcp_handshake(fx, ip_if, &b);
+	fx_tcp(fx, ip_if, &b, true, TH_PSH | TH_ACK, rec, tls_client_hello(rec));
+	fx_tcp(fx, ip_if, &b, false, TH_PSH | TH_ACK, rec, tls_server_hello(rec));
+	fx_tcp(fx, ip_if, &b, true, TH_PSH | TH_ACK, rec, tls_app_data(rec, 40, 0xbb));
+	fx_tcp(fx, ip_if, &b, false, TH_PSH | TH_ACK, rec, tls_app_data(rec, 60, 0xcc));
+
+	/* A: the response record, then its plaintext read. */
+	fx_tcp(fx, ip_if, &a, false, TH_PSH | TH_ACK, rec, tls_app_data(rec, sizeof(resp) + 16, 0xdd));
+	emit_str(fx, &c, R, resp);
+
+	/* C: plain HTTP, not TLS: no tlsdump fields. */
+	tcp_handshake(fx, ip_if, &h);
+	fx_tcp(fx, ip_if, &h, true, TH_PSH | TH_ACK, req, strlen(req));
+	fx_tcp(fx, ip_if, &h, false, TH_PSH | TH_ACK, resp, strlen(resp));
+
+	tcp_close(fx, ip_if, &a);
+	tcp_close(fx, ip_if, &b);
+	tcp_close(fx, ip_if, &h);
+}
+
+static void fixture_tcp_link(const char *dir)
+{
+	struct fixture fx;
+	int ip_if;
+
+	fx_open(&fx, dir, "tcp_link.pcapng");
+	ip_if = pcapng_add_interface(fx.w, LINKTYPE_RAW_IP, "eth0", "Original packets on eth0",
+				     262144);
+	if (ip_if < 0)
+		fail("cannot add interface to", "tcp_link.pcapng");
+	write_tcp_link(&fx, ip_if);
+	fx_close(&fx);
+}
+
+/*
+ * The same packets in a capture that does not come from tlsdump (no tlsdump
+ * interface, no plaintext): the plugin adds nothing to them.
+ */
+static void fixture_tls_only(const char *dir)
+{
+	struct fixture fx;
+	struct tcp_flow b = { "10.0.0.1", "93.184.216.34", 40200, 443, { 2000, 6000 } };
+	uint8_t rec[512];
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, "tls_only.pcapng");
+	fx.fp = fopen(path, "wb");
+	if (!fx.fp)
+		fail("cannot create", path);
+	fx.w = pcapng_open(fx.fp, "tlsdump gen_fixtures");
+	if (!fx.w)
+		fail("cannot start pcapng", path);
+	fx.if_id = pcapng_add_interface(fx.w, LINKTYPE_RAW_IP, "eth0", "eth0", 262144);
+	if (fx.if_id < 0)
+		fail("cannot add interface to", path);
+	fx.ts = T0_NS;
+	tcp_handshake(&fx, fx.if_id, &b);
+	fx_tcp(&fx, fx.if_id, &b, true, TH_PSH | TH_ACK, rec, tls_client_hello(rec));
+	fx_tcp(&fx, fx.if_id, &b, false, TH_PSH | TH_ACK, rec, tls_server_hello(rec));
+	fx_tcp(&fx, fx.if_id, &b, true, TH_PSH | TH_ACK, rec, tls_app_data(rec, 40, 0xbb));
+	tcp_close(&fx, fx.if_id, &b);
+	fx_close(&fx);
+}
+
 /* Lost bytes in an HTTP/1.1 response body and in an HTTP/2 request. */
 static void fixture_gap(const char *dir)
 {
@@ -623,5 +900,8 @@ int main(int argc, char **argv)
 	fixture_gap(argv[1]);
 	fixture_malformed(argv[1]);
 	fixture_upgrade_other(argv[1]);
+	fixture_h2_server_first(argv[1]);
+	fixture_tcp_link(argv[1]);
+	fixture_tls_only(argv[1]);
 	return 0;
 }

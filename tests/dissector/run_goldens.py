@@ -38,6 +38,13 @@ H2_FIELDS = [
     "http2.data.data", "_ws.col.Info",
 ]
 
+# The link between plaintext frames and the original packets of their connection.
+LINK_FIELDS = [
+    "frame.number", "frame.interface_id", "tcp.stream", "tlsdump.tcp_stream",
+    "tlsdump.encrypted_in", "tlsdump.plaintext_frames", "tlsdump.plaintext_in",
+    "tlsdump.no_plaintext", "_ws.expert.message", "_ws.col.Protocol",
+]
+
 
 def fields(names, occurrence="a"):
     args = ["-T", "fields", "-E", "occurrence=" + occurrence]
@@ -84,6 +91,24 @@ CASES = {
          "frame.protocols", "_ws.col.Info"])),
     "tcp_stream_filter": ("http2", ["-Y", "tcp.stream == 0 && tlsdump"]
                           + fields(["frame.number", "tcp.stream", "tlsdump.tcp_stream"])),
+    # The server sends SETTINGS before it reads the client's preface.
+    "http2_server_first": ("http2_server_first", ["-2"] + fields(H2_FIELDS)),
+    # Plaintext frames among original packets: connection A with plaintext,
+    # B (TLS) without, C plain HTTP.
+    "tcp_link": ("tcp_link", ["-2"] + fields(LINK_FIELDS)),
+    # One pass: a connection's packets before its first plaintext frame are
+    # not yet known to have plaintext (docs/dissector.md).
+    "tcp_link_one_pass": ("tcp_link", fields(LINK_FIELDS)),
+    "tcp_link_stream": ("tcp_link", ["-2", "-Y", "tcp.stream == 0"]
+                        + fields(["frame.number", "frame.interface_id", "_ws.col.Protocol"])),
+    "tcp_link_stream_one_pass": ("tcp_link", ["-Y", "tcp.stream == 0"]
+                                 + fields(["frame.number", "frame.interface_id",
+                                           "_ws.col.Protocol"])),
+    "no_plaintext_filter": ("tcp_link", ["-2", "-Y", "tlsdump.no_plaintext && tls.handshake.type == 1"]
+                            + fields(["frame.number", "tcp.stream", "tcp.srcport", "tcp.dstport"])),
+    "tcp_link_tree": ("tcp_link", ["-2", "-V", "-Y", "frame.number == 11 || frame.number == 15"]),
+    # A capture that does not come from tlsdump: nothing added to its TLS packets.
+    "tls_only": ("tls_only", ["-2"] + fields(LINK_FIELDS)),
 }
 
 

@@ -129,7 +129,7 @@ class PacketsModes(lib.PacketsTest):
         """--packet-interfaces with an interface that does not exist: an error that names
         it, a non-zero exit, at once."""
         t = self.start_tlsdump("--packet-interfaces", "tdpknosuch0", wait=False)
-        rc = t.wait(20)
+        rc = t.wait(60)
         self.assertNotEqual(rc, 0, "tlsdump accepted a missing interface\n" + t.diagnostics())
         self.assertIn("tdpknosuch0", t.stderr, t.diagnostics())
 

@@ -12,17 +12,7 @@
 
 #include "elf_symbols.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 /* Returns the file offset @addr was mapped from (per /proc/self/maps), or 0. */
 static uint64_t mapped_file_offset(const void *addr)
@@ -159,9 +149,5 @@ int main(int argc, char **argv)
 	test_against_loader(argv[1]);
 	test_version_banner(argv[1]);
 	test_bad_files(argv[1], tmpdir);
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	else
-		printf("test_elf_symbols: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_exit_status("test_elf_symbols");
 }

@@ -16,35 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
+#include "check.h"
 
-static void check_failed(const char *file, int line, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s:%d: CHECK(%s) failed: ", file, line, expr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-/* Records a failure and goes on, so one run reports every broken check. */
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond))                                                               \
-			check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);              \
-	} while (0)
-
-/* For checks later code depends on (pointers, lengths): stop right there. */
-#define REQUIRE(cond, ...)                                                                 \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);              \
-			exit(1);                                                           \
-		}                                                                          \
-	} while (0)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -14,17 +14,7 @@
 #include "merge_queue.h"
 #include "tcp_flows.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 #define SEC 1000000000ULL
 #define RANDOM_HEX "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
@@ -205,9 +195,5 @@ int main(void)
 	test_keylog_lines();
 	test_keylog_file();
 	test_flows();
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	else
-		printf("test_wire_logic: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_exit_status("test_wire_logic");
 }

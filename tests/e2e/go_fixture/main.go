@@ -15,7 +15,8 @@
 //	client -base URL [-h1] [-out F] ACTION...
 //	    get:PATH, post:PATH:BODY (one client, sequential), or
 //	    concurrent:N:H2TRANSPORTS:H1CONNS:TAG — N POSTs to /echo at once over
-//	    H2TRANSPORTS HTTP/2 transports (one connection each, multiplexed) and
+//	    H2TRANSPORTS HTTP/2 transports (MaxConnsPerHost 1: one connection
+//	    each, its requests multiplexed) and
 //	    one HTTP/1.1 transport of at most H1CONNS connections.
 //	    Writes one JSON object per line to F (or stdout) per request:
 //	    {action, status, proto, local, len, sha256, body (if short)}.
@@ -245,7 +246,8 @@ func concurrent(base, action string, enc *json.Encoder) {
 	tag := p[4]
 	var clients []*http.Client
 	for i := 0; i < nh2; i++ {
-		clients = append(clients, &http.Client{Transport: newTransport(false, 0)})
+		// One connection per HTTP/2 transport: its requests are multiplexed.
+		clients = append(clients, &http.Client{Transport: newTransport(false, 1)})
 	}
 	if h1conns > 0 {
 		clients = append(clients, &http.Client{Transport: newTransport(true, h1conns)})
