@@ -1624,6 +1624,20 @@ static gboolean capture_from_tlsdump(packet_info *pinfo)
 }
 
 /*
+ * Whether the tlsdump dissector ran on this frame: "tlsdump" in its layers
+ * other than the last one, which is this postdissector's own.
+ */
+static gboolean tlsdump_dissected(packet_info *pinfo)
+{
+	wmem_list_frame_t *lf, *last = wmem_list_tail(pinfo->layers);
+
+	for (lf = wmem_list_head(pinfo->layers); lf && lf != last; lf = wmem_list_frame_next(lf))
+		if (GPOINTER_TO_INT(wmem_list_frame_data(lf)) == proto_tlsdump)
+			return TRUE;
+	return FALSE;
+}
+
+/*
  * Postdissector: on the packets of a real TCP connection, shows whether the
  * capture holds plaintext of it. A connection where TLS was seen but no
  * plaintext frame gets tlsdump.no_plaintext on all its packets: the traffic
@@ -1643,7 +1657,6 @@ static int dissect_tlsdump_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 	proto_tree *st;
 	gboolean is_tls;
 
-	fprintf(stderr, "DBG %u ptype %d srctype %d tcp %d epdu %d\n", pinfo->num, pinfo->ptype, pinfo->src.type, proto_is_frame_protocol(pinfo->layers, "tcp"), proto_is_frame_protocol(pinfo->layers, "exported_pdu"));
 	if (pinfo->ptype != PT_TCP || proto_tcp <= 0)
 		return 0;
 	if (!proto_is_frame_protocol(pinfo->layers, "tcp")) {
@@ -1653,10 +1666,9 @@ static int dissect_tlsdump_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 		 */
 		if (!PINFO_FD_VISITED(pinfo) && pinfo->src.type != AT_NONE &&
 		    proto_is_frame_protocol(pinfo->layers, "exported_pdu") &&
-		    !proto_is_frame_protocol(pinfo->layers, "tlsdump")) {
+		    !tlsdump_dissected(pinfo)) {
 			conv = find_conversation(pinfo->num, &pinfo->src, &pinfo->dst,
 						 CONVERSATION_TCP, pinfo->srcport, pinfo->destport, 0);
-			fprintf(stderr, "DBG conv %p setup %u tcpd %p\n", (void*)conv, conv ? conv->setup_frame : 0, conv ? conversation_get_proto_data(conv, proto_tcp) : NULL);
 			if (conv && conversation_get_proto_data(conv, proto_tcp)) {
 				info = tcp_info_get(conv, TRUE);
 				if (!info->plaintext_frames++)

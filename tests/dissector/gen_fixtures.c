@@ -26,6 +26,7 @@ struct fixture {
 	struct pcapng_writer *w;
 	int if_id;
 	uint64_t ts;
+	bool label_http; /* frames for the http dissector, as tlsdump --label-http */
 };
 
 struct conn {
@@ -62,6 +63,7 @@ static void fx_open(struct fixture *fx, const char *dir, const char *name)
 	if (fx->if_id < 0)
 		fail("cannot add interface to", path);
 	fx->ts = T0_NS;
+	fx->label_http = false;
 }
 
 static void fx_close(struct fixture *fx)
@@ -122,11 +124,13 @@ static void emit_gap(struct fixture *fx, struct conn *c, uint8_t dir, const void
 	uint8_t *buf;
 	long n;
 
+	enum record_label label = fx->label_http ? RECORD_LABEL_HTTP : RECORD_LABEL_TLSDUMP;
+
 	fill_record(&r, c, dir, data, len, gap);
-	buf = malloc(record_encoded_size(&r, RECORD_LABEL_TLSDUMP));
+	buf = malloc(record_encoded_size(&r, label));
 	if (!buf)
 		exit(1);
-	n = record_encode(&r, RECORD_LABEL_TLSDUMP, buf, record_encoded_size(&r, RECORD_LABEL_TLSDUMP));
+	n = record_encode(&r, label, buf, record_encoded_size(&r, label));
 	if (n < 0) {
 		errno = (int)-n;
 		fail("cannot encode record for", "fixture");
@@ -588,16 +592,17 @@ static void write_tcp_link(struct fixture *fx, int ip_if)
 	tcp_close(fx, ip_if, &h);
 }
 
-static void fixture_tcp_link(const char *dir)
+static void fixture_tcp_link(const char *dir, const char *name, bool label_http)
 {
 	struct fixture fx;
 	int ip_if;
 
-	fx_open(&fx, dir, "tcp_link.pcapng");
+	fx_open(&fx, dir, name);
+	fx.label_http = label_http;
 	ip_if = pcapng_add_interface(fx.w, LINKTYPE_RAW_IP, "eth0", "Original packets on eth0",
 				     262144);
 	if (ip_if < 0)
-		fail("cannot add interface to", "tcp_link.pcapng");
+		fail("cannot add interface to", name);
 	write_tcp_link(&fx, ip_if);
 	fx_close(&fx);
 }
@@ -901,7 +906,9 @@ int main(int argc, char **argv)
 	fixture_malformed(argv[1]);
 	fixture_upgrade_other(argv[1]);
 	fixture_h2_server_first(argv[1]);
-	fixture_tcp_link(argv[1]);
+	fixture_tcp_link(argv[1], "tcp_link.pcapng", false);
+	/* The same with the plaintext labelled for http (tlsdump --label-http). */
+	fixture_tcp_link(argv[1], "tcp_link_label_http.pcapng", true);
 	fixture_tls_only(argv[1]);
 	return 0;
 }

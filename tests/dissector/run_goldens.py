@@ -107,6 +107,9 @@ CASES = {
     "no_plaintext_filter": ("tcp_link", ["-2", "-Y", "tlsdump.no_plaintext && tls.handshake.type == 1"]
                             + fields(["frame.number", "tcp.stream", "tcp.srcport", "tcp.dstport"])),
     "tcp_link_tree": ("tcp_link", ["-2", "-V", "-Y", "frame.number == 11 || frame.number == 15"]),
+    # Plaintext labelled for http (tlsdump --label-http) counts as plaintext too.
+    "tcp_link_label_http": ("tcp_link_label_http", ["-2"] + fields(
+        LINK_FIELDS + ["http.request.uri", "http.response.code"])),
     # A capture that does not come from tlsdump: nothing added to its TLS packets.
     "tls_only": ("tls_only", ["-2"] + fields(LINK_FIELDS)),
 }

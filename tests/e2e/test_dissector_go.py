@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_dissector_lib as lib  # noqa: E402
 from test_dissector_lib import e2e  # noqa: E402
@@ -176,7 +177,7 @@ class DissectorGo(lib.DissectorTest):
         binary = self.path(COMM)
         go_build(binary)
         cert, key = self.cert()
-        cap = self.start_tlsdump("-c", COMM, "--packets", "off")
+        cap = self.capture("-c", COMM, "--packets", "off")
         port_file = self.path("go-server.port")
         server = self.spawn([binary, "server", cert, key, port_file], "go-server")
 
@@ -189,7 +190,7 @@ class DissectorGo(lib.DissectorTest):
         # Probes attach per file: once the server's file is hooked, a client run
         # of the same file is captured from its first byte.
         hooked = re.compile(r"^.*%s: hooked crypto/tls.*$" % re.escape(COMM), re.M)
-        e2e.wait_for(lambda: hooked.search(e2e.read_text(cap.log)), 60,
+        e2e.wait_for(lambda: hooked.search(e2e.read_text(cap.log)), self.START_TIMEOUT,
                      "tlsdump to log that it hooked crypto/tls in %s\n%s"
                      % (binary, cap.diagnostics()))
         base = "https://127.0.0.1:%d" % port
@@ -204,7 +205,7 @@ class DissectorGo(lib.DissectorTest):
             want = "HTTP/2.0" if proto == "h2" else "HTTP/1.1"
             self.assertTrue(out and all(l.startswith(want + " ") for l in out.splitlines()),
                             "%s client:\n%s" % (proto, out))
-        cap.stop()
+        self.stop_capture(cap)
 
         sel = " || ".join("tlsdump.pid == %d" % p for p in (server.pid, *clients.values()))
         rows = self.plugin_fields(cap.out, FIELDS, "tlsdump && (%s)" % sel)

@@ -25,6 +25,7 @@ import shutil
 import socket
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_dissector_lib as lib  # noqa: E402
 from test_dissector_lib import e2e  # noqa: E402

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, "..", "lib"))
 if "--lib" in sys.argv:
@@ -184,6 +185,22 @@ class DissectorTest(e2e.E2ETest):
             streams[key] = bytes(data)
         return streams
 
+    # --- capture -----------------------------------------------------------
+
+    # A busy host: attaching (and detaching) uprobes to every TLS library and
+    # Go program on it can take far longer than the harness's 30 s.
+    START_TIMEOUT = 120
+    STOP_TIMEOUT = 120
+
+    def capture(self, *args):
+        """`tlsdump -w` with @args, once it logs 'capturing'."""
+        t = self.start_tlsdump(*args, wait=False)
+        t.wait_capturing(self.START_TIMEOUT)
+        return t
+
+    def stop_capture(self, t):
+        t.stop(timeout=self.STOP_TIMEOUT)
+
     # --- capture through tshark -i tlsdump ---------------------------------
 
     def extcap_env(self):
@@ -194,13 +211,35 @@ class DissectorTest(e2e.E2ETest):
             os.makedirs(extcap_dir)
             self.invocations = self.path("extcap-invocations.log")
             wrapper = os.path.join(extcap_dir, "tlsdump")
+            # Each line: the pid (the extcap's, after exec) and the arguments.
             with open(wrapper, "w") as f:
-                f.write('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n'
+                f.write('#!/bin/sh\necho "$$ $*" >> %s\nexec %s "$@"\n'
                         % (self.invocations, e2e.BINARY))
             os.chmod(wrapper, 0o755)
+            self.addCleanup(self._stop_extcaps)
         env = dict(os.environ, HOME=home)
         env.pop("XDG_CONFIG_HOME", None)
         return env
+
+    def _stop_extcaps(self):
+        """Stops the capture extcaps this test's tshark started, should they
+        outlive it (e.g. tshark killed before the extcap opened its fifo)."""
+        for line in e2e.read_text(self.invocations).splitlines():
+            pid, _, args = line.partition(" ")
+            if "--capture" not in args:
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if e2e.BINARY.encode() not in f.read():
+                        continue
+                os.kill(int(pid), signal.SIGTERM)
+            except (OSError, ValueError):
+                continue
+            try:
+                e2e.wait_for(lambda: not os.path.exists("/proc/%s" % pid), self.STOP_TIMEOUT,
+                             "extcap %s to exit" % pid)
+            except AssertionError:
+                os.kill(int(pid), signal.SIGKILL)
 
     def tshark_capture(self, name, options, traffic, limit=150, startup=120):
         """`tshark -i tlsdump -w NAME.pcapng` with extcap @options (NAME:VALUE, as
@@ -218,6 +257,16 @@ class DissectorTest(e2e.E2ETest):
         for o in options:
             argv += ["-o", "extcap.tlsdump." + o]
         p = self.spawn(argv, name, env=env)
+
+        def stop_tshark():
+            # SIGINT: tshark stops dumpcap, which stops the extcap.
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(self.STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.addCleanup(stop_tshark)
         e2e.wait_for(lambda: "capturing" in e2e.read_text(log) or p.poll() is not None,
                      startup, "the extcap to log 'capturing'")
         self.assertIsNone(p.poll(), "tshark exited early:\n%s\nextcap log:\n%s"
@@ -234,7 +283,7 @@ class DissectorTest(e2e.E2ETest):
             return time.monotonic() - last[1] >= 2
         e2e.wait_for(settled, limit, "tshark's file to stop growing", interval=0.2)
         p.send_signal(signal.SIGINT)
-        self.wait_proc(p, name, 120)
+        self.wait_proc(p, name, self.STOP_TIMEOUT)
         err = e2e.read_text(self.path(name + ".err"))
         self.assertNotIn("rror", err, "tshark stderr:\n%s\nextcap log:\n%s"
                          % (err, e2e.read_text(log)[-3000:]))

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_dissector_lib as lib  # noqa: E402
 from test_dissector_lib import e2e  # noqa: E402
@@ -38,13 +39,13 @@ class DissectorPackets(lib.DissectorTest):
     def test_links(self):
         server = self.openssl_server()
         binary = self.renamed_curl(COMM)
-        cap = self.start_tlsdump("-c", COMM)
+        cap = self.capture("-c", COMM)
         url = "https://127.0.0.1:%d/" % server.port
         # Three requests, three connections (s_server -www closes after each).
         first = self.curl(url + "one", "-o", self.path("two.body"), url + "two", binary=binary,
                           name="curl1")
         second = self.curl(url + "three", binary=binary, name="curl2")
-        cap.stop()
+        self.stop_capture(cap)
         frames = cap.frames()
         mine = {}
         for f in frames:
@@ -93,7 +94,7 @@ class DissectorPackets(lib.DissectorTest):
         server = self.python_server()
         binary = self.renamed_curl(COMM)
         wget = shutil.which("wget")
-        cap = self.start_tlsdump("-c", COMM, "--packets", "all", "--packet-interfaces", "lo")
+        cap = self.capture("-c", COMM, "--packets", "all", "--packet-interfaces", "lo")
         url = "https://127.0.0.1:%d/" % server.port
         curl = self.curl(url + "captured", binary=binary)
         py = self.python_client(server.port, ["get:/python-not-captured"])
@@ -101,7 +102,7 @@ class DissectorPackets(lib.DissectorTest):
             w = self.spawn([wget, "-q", "--no-check-certificate", "-O", self.path("wget.body"),
                             url + "wget-gnutls"], "wget")
             self.wait_proc(w, "wget", 30)
-        cap.stop()
+        self.stop_capture(cap)
         frames = cap.frames()
         self.assertEqual({f.pid for f in frames}, {curl.pid}, "-c %s: only curl's plaintext"
                          % COMM)

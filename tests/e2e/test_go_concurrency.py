@@ -104,7 +104,7 @@ class GoConcurrency(lib.GoTest):
         client = self.go_client(binary, server.port,
                                 ["concurrent:%d:%d:%d:%s" % (N, H2_TRANSPORTS, H1_CONNS, tag)],
                                 name="client", timeout=60)
-        cap.stop()
+        self.stop_capture(cap)
         self.assertEqual(cap.summary()[2:], (0, 0), "nothing lost\n" + cap.diagnostics())
         frames = cap.frames()
 

@@ -36,7 +36,7 @@ class GoHttp2(lib.GoTest):
         seed = "seed-%d-%s" % (os.getpid(), comm)
         client = self.go_client(binary, server.port, ["get:/big?size=%d&seed=%s" % (SIZE, seed)],
                                 h1=h1, name="client", timeout=60)
-        cap.stop()
+        self.stop_capture(cap)
         self.assertEqual(cap.summary()[2:], (0, 0), "nothing lost\n" + cap.diagnostics())
         frames = cap.frames()
         expected = lib.big_body(seed, SIZE)

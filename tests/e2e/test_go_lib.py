@@ -52,6 +52,8 @@ VARIANTS = {
     "pie-ext-stripped": ["-buildmode=pie", "-ldflags", "-s -w -linkmode=external"],
 }
 
+STOP_TIMEOUT = 120
+
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 H2_DATA, H2_HEADERS, H2_SETTINGS, H2_CONTINUATION = 0, 1, 4, 9
 H2_END_STREAM, H2_PADDED, H2_PRIORITY = 0x1, 0x8, 0x20
@@ -250,8 +252,24 @@ class GoTest(e2e.E2ETest):
                 raise AssertionError("%s exited with %d: %s" % (name, p.returncode,
                                                                  e2e.read_text(self.path(name + ".err"))))
             return os.path.exists(port_file) and e2e.read_text(port_file)
+        self.addCleanup(self.kill_proc, p)  # before E2ETest's cleanup, which may give up
         return e2e.Peer(p, name, port=int(e2e.wait_for(port, 20, name + " to listen")),
                         echo_log=echo_log, binary=binary)
+
+    @staticmethod
+    def kill_proc(p):
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def stop_capture(self, cap):
+        """SIGINT, exit code 0. Detaching uprobes waits for RCU grace periods: with
+        several Go programs hooked (18 probes each) on a busy host, tlsdump takes
+        tens of seconds to exit after its output is complete."""
+        return cap.stop(timeout=STOP_TIMEOUT)
 
     def echo_log(self, server):
         """The server's echo log: [{remote, proto, body, marker}]."""

@@ -54,7 +54,7 @@ class GoVariants(lib.GoTest):
                                                   "post:/echo:h2-body-" + tag], name="client-h2")
         self.assertEqual([r["proto"] for r in c1.results], ["HTTP/1.1"] * 2)
         self.assertEqual([r["proto"] for r in c2.results], ["HTTP/2.0"] * 2)
-        cap.stop()
+        self.stop_capture(cap)
         frames = cap.frames()
         self.assertEqual(cap.summary()[2:], (0, 0), "nothing lost")
         # -c selected exactly the three processes of this binary.

@@ -91,16 +91,16 @@ class PacketsFilter(lib.PacketsTest):
         env = dict(os.environ, HOME=home)
         env.pop("XDG_CONFIG_HOME", None)
         log, out = self.path("extcap.log"), self.path("tshark.pcapng")
-        duration = 8
+        duration = 15
         p = self.spawn(["tshark", "-i", "tlsdump", "-f", "port %d" % s_server.port, "-a",
                         "duration:%d" % duration, "-w", out, "-o",
                         "extcap.tlsdump.logfile:" + log, "-o", "extcap.tlsdump.loglevel:info"],
                        "tshark", env=env)
         e2e.wait_for(lambda: "capturing" in e2e.read_text(log) or p.poll() is not None,
-                     duration, "the extcap to log 'capturing'")
+                     lib.START_TIMEOUT, "the extcap to log 'capturing'")
         self.assertIsNone(p.poll(), "tshark exited early: %s" % e2e.read_text(self.path("tshark.err")))
         curl, client = self.traffic(s_server, pysrv)
-        self.wait_proc(p, "tshark", duration + 30)
+        self.wait_proc(p, "tshark", duration + 90)
         invocations = [l for l in e2e.read_text(calls).splitlines() if "--capture" in l]
         self.assertEqual(len(invocations), 1, invocations)
         self.assertIn("--extcap-capture-filter port %d" % s_server.port, invocations[0])

@@ -27,6 +27,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -385,8 +386,28 @@ class Veth:
             sys.stderr.write("warning: network namespace %s still listed\n" % self.ns)
 
 
+# tlsdump's exit after SIGINT (it detaches its probes after closing the file) and its
+# start can take long on a loaded machine with many hooked programs.
+STOP_TIMEOUT = 60
+START_TIMEOUT = 60
+
+
+class Tlsdump(e2e.Tlsdump):
+    def wait_capturing(self, timeout=START_TIMEOUT):
+        return super().wait_capturing(timeout)
+
+    def stop(self, sig=signal.SIGINT, timeout=STOP_TIMEOUT, expect_rc=0):
+        return super().stop(sig, timeout, expect_rc)
+
+
 class PacketsTest(e2e.E2ETest):
     """E2ETest with the original-packet checks."""
+
+    def start_tlsdump(self, *args, out="capture.pcapng", name="tlsdump", wait=True):
+        t = Tlsdump(self, list(args), self.path(out) if out != "-" else out, name)
+        if wait:
+            t.wait_capturing()
+        return t
 
     def kill_spawned(self):
         for p in reversed(self.procs):

@@ -12,12 +12,15 @@
 //	                     N bytes: sha256(S ":" i) for i = 0, 1, ... concatenated
 //	      /echo (POST)   "echo:" body ":resp-<n>" ; appends one JSON line
 //	                     {remote, proto, body, marker} to L
-//	client -base URL [-h1] [-out F] ACTION...
+//	client -base URL [-h1] [-tls12] [-keylog F] [-out F] ACTION...
 //	    get:PATH, post:PATH:BODY (one client, sequential), or
 //	    concurrent:N:H2TRANSPORTS:H1CONNS:TAG — N POSTs to /echo at once over
 //	    H2TRANSPORTS HTTP/2 transports (MaxConnsPerHost 1: one connection
 //	    each, its requests multiplexed) and
 //	    one HTTP/1.1 transport of at most H1CONNS connections.
+//	    -tls12 caps the TLS version at 1.2; -keylog appends Go's own NSS key
+//	    log lines (tls.Config.KeyLogWriter) to F, the oracle for the secrets
+//	    tlsdump takes from writeKeyLog.
 //	    Writes one JSON object per line to F (or stdout) per request:
 //	    {action, status, proto, local, len, sha256, body (if short)}.
 package main
@@ -150,9 +153,19 @@ type result struct {
 	Index  int    `json:"index"`
 }
 
+// Client TLS settings (flags).
+var (
+	tls12     bool
+	keyLogOut io.Writer
+)
+
 func newTransport(h1 bool, maxConns int) *http.Transport {
+	cfg := &tls.Config{InsecureSkipVerify: true, KeyLogWriter: keyLogOut}
+	if tls12 {
+		cfg.MaxVersion = tls.VersionTLS12
+	}
 	t := &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		TLSClientConfig:   cfg,
 		ForceAttemptHTTP2: !h1,
 		MaxConnsPerHost:   maxConns,
 		IdleConnTimeout:   60 * time.Second,
@@ -205,7 +218,17 @@ func client(args []string) {
 	base := fs.String("base", "", "https://127.0.0.1:PORT")
 	h1 := fs.Bool("h1", false, "HTTP/1.1 only")
 	outPath := fs.String("out", "", "results (JSON lines), default stdout")
+	fs.BoolVar(&tls12, "tls12", false, "TLS 1.2 at most")
+	keyLog := fs.String("keylog", "", "append NSS key log lines to this file")
 	fs.Parse(args)
+	if *keyLog != "" {
+		f, err := os.OpenFile(*keyLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+		if err != nil {
+			die("%v", err)
+		}
+		defer f.Close()
+		keyLogOut = f
+	}
 	out := os.Stdout
 	if *outPath != "" {
 		f, err := os.Create(*outPath)
