@@ -4,8 +4,10 @@
  * standalone capture tool writing pcapng.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "capture.h"
 #include "log.h"
@@ -46,6 +48,9 @@ int main(int argc, char **argv)
 		err = capture_list_targets(&opts);
 		break;
 	case MODE_CAPTURE:
+		/* Started by Wireshark: never outlive it (e.g. blocked opening the fifo). */
+		if (opts.extcap)
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 		err = capture_run(&opts);
 		break;
 	}
