@@ -40,19 +40,6 @@ __u64 next_conn_id = 0;
 /* Set by user space when the capture ends: probes go quiet before the final drain. */
 volatile bool capture_stopping = false;
 
-/* A TLS call in progress on a thread. */
-struct active_call {
-	__u64 ssl;
-	__u64 buf;
-	__u64 len_ptr;	/* size_t * of the _ex functions */
-	__u64 sp;	/* stack pointer at entry: tells nesting from a stale entry */
-	__u64 sk;	/* struct sock * of the first socket syscall in the call */
-	__u64 entry_ns;	/* when the call started */
-	__u32 kind;	/* enum tls_call_kind */
-	__u32 depth;	/* nested probed calls (SSL_write_ex -> SSL_write_ex2) */
-	__u32 cookie;
-	__s32 fd;
-};
 
 struct conn_key {
 	__u32 tgid;

@@ -25,6 +25,23 @@ enum tls_call_kind {
 	TLS_CALL_WRITE_EX2 = 4,	  /* int SSL_write_ex2(SSL *, const void *, size_t, uint64_t, size_t *) */
 };
 
+/*
+ * A TLS call in progress, keyed by thread (library calls) or goroutine (Go).
+ * User space reads it too: the oldest write in progress holds the output.
+ */
+struct active_call {
+	__u64 ssl;	/* TLS object: SSL *, or *tls.Conn */
+	__u64 buf;
+	__u64 len_ptr;	/* size_t * of the _ex functions; len(b) for Go */
+	__u64 sp;	/* stack pointer at entry: tells nesting from a stale entry */
+	__u64 sk;	/* struct sock * of the first socket syscall in the call */
+	__u64 entry_ns;	/* CLOCK_MONOTONIC when the call started */
+	__u32 kind;	/* enum tls_call_kind */
+	__u32 depth;	/* nested probed calls (SSL_write_ex -> SSL_write_ex2) */
+	__u32 cookie;
+	__s32 fd;
+};
+
 enum tls_event_flag {
 	TLS_EVENT_CALL_START = 0x01, /* first chunk of the call */
 	TLS_EVENT_CALL_END = 0x02,   /* last chunk of the call */

@@ -195,7 +195,6 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	struct tcp_endpoint local, remote;
 	uint8_t dir = e->direction & 1;
 	long len;
-	int err;
 
 	if (size < sizeof(*e) || e->len > size - sizeof(*e))
 		return 0; /* cannot happen with our own probes; never trust it blindly */
@@ -235,13 +234,9 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	}
 	format_comment(cap, e, comment, sizeof(comment));
 	endpoints_of(&rec, &local, &remote);
-	err = wire_add_plaintext(cap->wire, e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
-				 dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
-				 cap->encode_buf, (uint32_t)len, comment, &local, &remote);
-	if (err) {
-		cap->write_error = err;
-		return err; /* stops ring_buffer__consume(): the output is gone */
-	}
+	wire_add_plaintext(cap->wire, e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
+			   dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
+			   cap->encode_buf, (uint32_t)len, comment, &local, &remote);
 	cap->frames++;
 	cap->bytes += e->len;
 	return 0;
@@ -327,7 +322,7 @@ static int open_output(struct capture *cap)
 						 "tlsdump", "TLS plaintext (eBPF uprobes)", 262144);
 	if (cap->plaintext_if < 0)
 		return cap->plaintext_if;
-	err = wire_open(cap->opts, cap->writer, &cap->wire);
+	err = wire_start(cap->wire, cap->writer);
 	if (err)
 		return err;
 	/* Let the reader see the headers at once, even before the first frame. */
@@ -385,6 +380,24 @@ static bool output_closed(struct capture *cap)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
+/* A write blocked longer than this no longer holds the output back. */
+#define MAX_WRITE_HOLD_NS (5ULL * 1000000000ULL)
+
+/*
+ * Returns the realtime entry of the oldest TLS write still in progress, or 0.
+ * Its frames will be stamped with that time, so nothing later may be written
+ * before them.
+ */
+static uint64_t inflight_write_hold(struct capture *cap)
+{
+	uint64_t oldest = probes_oldest_write_ns(cap->probes);
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (!oldest || now - oldest > MAX_WRITE_HOLD_NS)
+		return 0;
+	return oldest + cap->mono_to_real_ns;
+}
+
 /* One epoll set for the ring buffers and the packet sources. Returns the fd or -errno. */
 static int make_epoll(struct capture *cap, struct ring_buffer *rb)
 {
@@ -435,7 +448,7 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 		}
 		err = 0;
 		if (!cap->write_error)
-			cap->write_error = wire_service(cap->wire, false);
+			cap->write_error = wire_service(cap->wire, inflight_write_hold(cap), false);
 		if (!cap->write_error)
 			cap->write_error = pcapng_flush(cap->writer);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
@@ -551,7 +564,7 @@ int capture_run(const struct tlsdump_options *opts)
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
 	if (!cap.write_error)
-		cap.write_error = wire_service(cap.wire, true);
+		cap.write_error = wire_service(cap.wire, 0, true);
 	probes_read_stats(cap.probes, stats);
 	write_statistics(&cap, stats);
 	if (!cap.write_error)

@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "log.h"
 #include "options.h"
+#include "packets.h"
 
 int main(int argc, char **argv)
 {
@@ -41,9 +42,14 @@ int main(int argc, char **argv)
 	case MODE_EXTCAP_CONFIG:
 		err = extcap_print_config(stdout, opts.interface);
 		break;
-	case MODE_EXTCAP_FILTER_CHECK:
-		/* Empty output tells Wireshark the filter is valid. */
+	case MODE_EXTCAP_FILTER_CHECK: {
+		char msg[512] = "";
+
+		/* Empty output tells Wireshark the filter is valid; else the first line is why. */
+		if (opts.capture_filter && packet_filter_check(opts.capture_filter, msg, sizeof(msg)))
+			printf("%s\n", msg);
 		break;
+	}
 	case MODE_LIST_TARGETS:
 		err = capture_list_targets(&opts);
 		break;

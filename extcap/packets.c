@@ -96,6 +96,9 @@ static int open_source(const char *name, const char *filter, struct packet_sourc
 		g_strlcpy(errbuf, pcap_geterr(src->pcap), sizeof(errbuf));
 		goto pcap_error;
 	}
+	/* LINUX_SLL2 names the interface of each packet on "any"; older libpcap lacks it. */
+	if (!strcmp(name, "any"))
+		pcap_set_datalink(src->pcap, LINKTYPE_LINUX_SLL2);
 	src->linktype = pcap_datalink(src->pcap);
 	*out = src;
 	return 0;
@@ -211,7 +214,9 @@ static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t len)
 static bool seen_recently(struct packet_sources *ps, uint64_t hash, uint64_t ts_ns)
 {
 	struct dedup_slot *slot = &ps->dedup[hash % DEDUP_SLOTS];
-	bool dup = slot->hash == hash && ts_ns - slot->ts_ns < DEDUP_WINDOW_NS;
+	/* Either copy may be handled first: compare the distance, not the order. */
+	uint64_t apart = ts_ns > slot->ts_ns ? ts_ns - slot->ts_ns : slot->ts_ns - ts_ns;
+	bool dup = slot->hash == hash && apart < DEDUP_WINDOW_NS;
 
 	slot->hash = hash;
 	slot->ts_ns = ts_ns;
@@ -338,6 +343,28 @@ void packet_sources_stats(struct packet_sources *ps, int i, struct packet_source
 		out->kernel_dropped = (uint64_t)st.ps_drop + st.ps_ifdrop;
 	}
 	out->duplicates = src->duplicates;
+}
+
+int packet_filter_check(const char *filter, char *err, size_t err_len)
+{
+	char *full = g_strdup_printf("tcp and (%s)", filter);
+	pcap_t *dead = pcap_open_dead(LINKTYPE_LINUX_SLL2, PACKET_SNAPLEN);
+	struct bpf_program prog;
+	int ret = 0;
+
+	if (!dead) {
+		g_free(full);
+		return 0; /* cannot check here: the capture itself will */
+	}
+	if (pcap_compile(dead, &prog, full, 1, PCAP_NETMASK_UNKNOWN)) {
+		g_strlcpy(err, pcap_geterr(dead), err_len);
+		ret = -EINVAL;
+	} else {
+		pcap_freecode(&prog);
+	}
+	pcap_close(dead);
+	g_free(full);
+	return ret;
 }
 
 void packet_sources_close(struct packet_sources *ps)

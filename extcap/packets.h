@@ -66,6 +66,12 @@ struct packet_source_stats {
 /* Reads the counters of source @i. */
 void packet_sources_stats(struct packet_sources *ps, int i, struct packet_source_stats *out);
 
+/*
+ * Compiles @filter as the packet sources would (ANDed with tcp). Returns 0,
+ * or -EINVAL with pcap's message in @err.
+ */
+int packet_filter_check(const char *filter, char *err, size_t err_len);
+
 /* Closes every source; accepts NULL. */
 void packet_sources_close(struct packet_sources *ps);
 

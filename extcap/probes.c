@@ -400,6 +400,34 @@ int probes_ring_fd(struct probes *p, bool ctl)
 	return bpf_map__fd(ctl ? p->skel->maps.ctl_events : p->skel->maps.events);
 }
 
+/* Returns the oldest entry_ns of the write calls in @map_fd (keys of @key_size bytes), or 0. */
+static uint64_t oldest_write_in(int map_fd, size_t key_size)
+{
+	uint8_t key[32], next[32];
+	struct active_call call;
+	uint64_t oldest = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(map_fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(map_fd, key, &call) || call.kind == TLS_CALL_READ ||
+		    call.kind == TLS_CALL_READ_EX)
+			continue;
+		if (!oldest || call.entry_ns < oldest)
+			oldest = call.entry_ns;
+	}
+	return oldest;
+}
+
+uint64_t probes_oldest_write_ns(struct probes *p)
+{
+	uint64_t a = oldest_write_in(bpf_map__fd(p->skel->maps.active_calls), sizeof(uint64_t));
+	uint64_t b = oldest_write_in(bpf_map__fd(p->skel->maps.go_calls), 16);
+
+	return !a ? b : !b ? a : MIN(a, b);
+}
+
 void probes_read_stats(struct probes *p, uint64_t out[STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

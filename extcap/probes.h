@@ -45,6 +45,9 @@ void probes_detach(struct probes *p);
 /* Returns the fd of the data (@ctl false) or control ring buffer. */
 int probes_ring_fd(struct probes *p, bool ctl);
 
+/* Returns the CLOCK_MONOTONIC entry of the oldest write call in progress, or 0. */
+uint64_t probes_oldest_write_ns(struct probes *p);
+
 /* Sums the per-CPU counters into @out (STAT_MAX entries). */
 void probes_read_stats(struct probes *p, uint64_t out[STAT_MAX]);
 

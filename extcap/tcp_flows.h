@@ -47,8 +47,12 @@ struct flow_table;
 
 /* How long a connection's packets may wait for its TLS secrets. */
 #define FLOW_SECRETS_WAIT_NS (2ULL * 1000000000ULL)
-/* How long a packet of an unclassified flow may wait for a verdict. */
-#define FLOW_CLASSIFY_WAIT_NS (1ULL * 1000000000ULL)
+/*
+ * How long a packet of an unclassified flow may wait for a verdict: a slow
+ * handshake, or (with a process filter) a quiet client's first plaintext.
+ * Everything written after it waits as long, so keep it short.
+ */
+#define FLOW_CLASSIFY_WAIT_NS (3ULL * 1000000000ULL)
 
 /* Returns an empty table. */
 struct flow_table *flow_table_new(void);

@@ -49,12 +49,11 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int wire_open(const struct tlsdump_options *opts, struct pcapng_writer *w, struct wire **out)
+int wire_open(const struct tlsdump_options *opts, struct wire **out)
 {
 	struct wire *wire = g_new0(struct wire, 1);
 	int err;
 
-	wire->w = w;
 	wire->all_tcp = opts->packets_mode == PACKETS_ALL;
 	/* With a process filter, only the connections of those processes. */
 	wire->selection = wire->all_tcp			   ? SELECT_ALL :
@@ -70,27 +69,30 @@ int wire_open(const struct tlsdump_options *opts, struct pcapng_writer *w, struc
 			goto fail;
 		wire->counts = g_new0(struct wire_source_counts,
 				      packet_sources_count(wire->sources));
-		for (int i = 0; i < packet_sources_count(wire->sources); i++) {
-			struct packet_source_info info = packet_sources_info(wire->sources, i);
-			char *desc = g_strdup_printf("Original packets on %s (libpcap)", info.name);
-			int linktype = info.linktype == DLT_RAW_LINUX ? LINKTYPE_RAW : info.linktype;
-			int id = pcapng_add_interface(w, (uint16_t)linktype, info.name, desc,
-						      info.snaplen);
-
-			g_free(desc);
-			if (id < 0) {
-				err = id;
-				goto fail;
-			}
-			if (i == 0)
-				wire->first_if = id;
-		}
 	}
 	*out = wire;
 	return 0;
 fail:
 	wire_close(wire);
 	return err;
+}
+
+int wire_start(struct wire *wire, struct pcapng_writer *w)
+{
+	wire->w = w;
+	for (int i = 0; wire->sources && i < packet_sources_count(wire->sources); i++) {
+		struct packet_source_info info = packet_sources_info(wire->sources, i);
+		char *desc = g_strdup_printf("Original packets on %s (libpcap)", info.name);
+		int linktype = info.linktype == DLT_RAW_LINUX ? LINKTYPE_RAW : info.linktype;
+		int id = pcapng_add_interface(w, (uint16_t)linktype, info.name, desc, info.snaplen);
+
+		g_free(desc);
+		if (id < 0)
+			return id;
+		if (i == 0)
+			wire->first_if = id;
+	}
+	return 0;
 }
 
 static void queue_item(struct wire *wire, struct merge_item *item, struct tcp_flow *flow)
@@ -102,20 +104,15 @@ static void queue_item(struct wire *wire, struct merge_item *item, struct tcp_fl
 	merge_queue_push(wire->queue, item);
 }
 
-int wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
-		       const void *data, uint32_t len, const char *comment,
-		       const struct tcp_endpoint *local, const struct tcp_endpoint *remote)
+void wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
+			const void *data, uint32_t len, const char *comment,
+			const struct tcp_endpoint *local, const struct tcp_endpoint *remote)
 {
-	const char *comments[] = { comment };
-
-	/* Nothing to interleave with: no need to wait. */
-	if (!wire->sources && !keylog_active(wire->keylog))
-		return pcapng_write_packet(wire->w, if_id, ts_ns, data, len, direction, comments,
-					   comment ? 1 : 0);
+	/* Queued even without packets: frames from several CPUs' ring order
+	 * are not quite in time order. */
 	if (local->family)
 		flow_note_plaintext(flow_get(wire->flows, local, remote, ts_ns));
 	queue_item(wire, merge_item_new(ts_ns, if_id, direction, data, len, comment), NULL);
-	return 0;
 }
 
 void wire_add_keylog_line(struct wire *wire, const char *line)
@@ -154,7 +151,7 @@ static enum flow_verdict head_verdict(struct wire *wire, struct merge_item *head
 	return flow_verdict(head->owner, head->ts_ns, now, wire->selection, wire->keylog, final);
 }
 
-static int flush_queue(struct wire *wire, bool final)
+static int flush_queue(struct wire *wire, uint64_t hold_ns, bool final)
 {
 	uint64_t now = realtime_ns();
 	struct merge_item *head;
@@ -164,7 +161,8 @@ static int flush_queue(struct wire *wire, bool final)
 		bool pressed = wire->queued_bytes > MERGE_MAX_BYTES;
 		enum flow_verdict v;
 
-		if (!final && !pressed && head->ts_ns + MERGE_DELAY_NS > now)
+		if (!final && !pressed &&
+		    (head->ts_ns + MERGE_DELAY_NS > now || (hold_ns && head->ts_ns >= hold_ns)))
 			break;
 		v = head_verdict(wire, head, now, final || pressed);
 		if (v == VERDICT_WAIT)
@@ -207,7 +205,7 @@ static int write_secrets(struct wire *wire)
 	return err;
 }
 
-int wire_service(struct wire *wire, bool final)
+int wire_service(struct wire *wire, uint64_t hold_ns, bool final)
 {
 	uint64_t now = realtime_ns();
 	int err;
@@ -216,7 +214,7 @@ int wire_service(struct wire *wire, bool final)
 		packet_sources_dispatch(wire->sources, wire->flows, wire->keylog, on_packet, wire);
 	err = write_secrets(wire);
 	if (!err)
-		err = flush_queue(wire, final);
+		err = flush_queue(wire, hold_ns, final);
 	if (now - wire->last_expire_ns > 1000000000ULL) {
 		flow_table_expire(wire->flows, now, FLOW_IDLE_NS);
 		wire->last_expire_ns = now;

@@ -18,18 +18,19 @@
 struct wire;
 
 /*
- * Opens the packet sources @opts asks for and writes their interface
- * descriptions to @w. Returns 0 and sets *@out, or -errno after a fatal line.
+ * Opens the packet sources @opts asks for. Returns 0 and sets *@out, or
+ * -errno after a fatal line (bad interface or filter): before any output.
  */
-int wire_open(const struct tlsdump_options *opts, struct pcapng_writer *w, struct wire **out);
+int wire_open(const struct tlsdump_options *opts, struct wire **out);
+
+/* Writes the packet sources' interface descriptions to @w, which all later output goes to. */
+int wire_start(struct wire *wire, struct pcapng_writer *w);
 
 /*
  * Queues a plaintext frame (@data of @len bytes for interface @if_id) of the
- * connection @local <-> @remote (family 0: unknown) for ordered output, or
- * writes it at once when no packets are captured. Returns 0 or the writer's
- * -errno.
+ * connection @local <-> @remote (family 0: unknown) for ordered output.
  */
-int wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
+void wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
 			const void *data, uint32_t len, const char *comment,
 			const struct tcp_endpoint *local, const struct tcp_endpoint *remote);
 
@@ -41,10 +42,12 @@ int wire_poll_fds(const struct wire *wire, int *fds, int max);
 
 /*
  * Reads packets and secrets, writes secrets, and writes every queued block
- * whose time has come (all of them when @final). Returns 0 or the writer's
- * -errno.
+ * whose time has come (all of them when @final). A block waits at least the
+ * merge delay, and while a write call that started before it (@hold_ns,
+ * realtime; 0: none) may still bring an earlier-stamped frame. Returns 0 or
+ * the writer's -errno.
  */
-int wire_service(struct wire *wire, bool final);
+int wire_service(struct wire *wire, uint64_t hold_ns, bool final);
 
 /* Writes an Interface Statistics Block for each packet interface. */
 void wire_write_statistics(struct wire *wire, uint64_t start_ns, uint64_t end_ns);

@@ -53,6 +53,7 @@ VARIANTS = {
 }
 
 STOP_TIMEOUT = 120
+SETTLE = 1.0
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 H2_DATA, H2_HEADERS, H2_SETTINGS, H2_CONTINUATION = 0, 1, 4, 9
@@ -114,6 +115,14 @@ def go_build(variant):
             raise AssertionError("go build %s failed:\n%s%s" % (" ".join(flags), proc.stdout,
                                                                  proc.stderr))
         os.replace(tmp, out)
+        # Older builds of this variant (earlier fixture sources or toolchains).
+        for name in os.listdir(os.path.join(CACHE, "bin")):
+            old = os.path.join(CACHE, "bin", name)
+            if re.fullmatch(re.escape(variant) + r"-[0-9a-f]{16}", name) and old != out:
+                try:
+                    os.unlink(old)
+                except OSError:
+                    pass
     return out
 
 
@@ -265,10 +274,16 @@ class GoTest(e2e.E2ETest):
             except subprocess.TimeoutExpired:
                 pass
 
-    def stop_capture(self, cap):
-        """SIGINT, exit code 0. Detaching uprobes waits for RCU grace periods: with
-        several Go programs hooked (18 probes each) on a busy host, tlsdump takes
-        tens of seconds to exit after its output is complete."""
+    def stop_capture(self, cap, settle=SETTLE):
+        """Waits @settle s, then SIGINT, exit code 0.
+
+        The wait: a write is captured when its call returns, and a server's last
+        Write can return after its client already read the bytes and exited (its
+        goroutine's thread not yet scheduled again on a busy host); stopping at
+        once would miss that frame. Detaching uprobes waits for RCU grace
+        periods: with several Go programs hooked (18 probes each) on a busy
+        host, tlsdump takes many seconds to exit after its output is complete."""
+        time.sleep(settle)
         return cap.stop(timeout=STOP_TIMEOUT)
 
     def echo_log(self, server):

@@ -409,15 +409,35 @@ class PacketsTest(e2e.E2ETest):
             t.wait_capturing()
         return t
 
+    def setUp(self):
+        super().setUp()
+        # Runs before the harness's own cleanup, which stops at the first process that
+        # outlives its SIGKILL wait (a tlsdump still detaching probes) and would leave
+        # the peers after it running.
+        self.addCleanup(self.kill_spawned)
+
     def kill_spawned(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
+        """SIGTERM, then SIGKILL, to every spawned process still running; bounded waits,
+        and one slow process does not keep the others alive."""
+        alive = [p for p in reversed(self.procs) if p.poll() is None]
+        for sig_fn, grace in ((lambda p: p.terminate(), 5), (lambda p: p.kill(), 10)):
+            for p in alive:
                 try:
-                    p.wait(5)
+                    sig_fn(p)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + grace
+            for p in alive:
+                try:
+                    p.wait(max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(5)
+                    pass
+            alive = [p for p in alive if p.poll() is None]
+            if not alive:
+                return
+        for p in alive:
+            sys.stderr.write("warning: pid %d (%s) still running after SIGKILL\n"
+                             % (p.pid, " ".join(map(str, p.args))[:80]))
 
     # --- peers -----------------------------------------------------------
 

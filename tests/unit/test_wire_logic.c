@@ -138,7 +138,7 @@ static void test_flows(void)
 	CHECK(f->cls == FLOW_UNKNOWN, "new flow classified");
 	CHECK(flow_verdict(f, now, now, SELECT_TLS, kl, false) == VERDICT_WAIT,
 	      "unclassified packet not held");
-	CHECK(flow_verdict(f, now, now + 2 * SEC, SELECT_TLS, kl, false) == VERDICT_DROP,
+	CHECK(flow_verdict(f, now, now + FLOW_CLASSIFY_WAIT_NS + 1, SELECT_TLS, kl, false) == VERDICT_DROP,
 	      "unclassified packet held forever");
 	CHECK(flow_verdict(f, now, now, SELECT_ALL, kl, false) == VERDICT_EMIT,
 	      "all-TCP mode held a packet");
