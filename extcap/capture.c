@@ -482,7 +482,10 @@ static int start_probes(struct capture *cap)
 	if (err)
 		return err;
 	err = probes_load(cap->opts, &cap->probes);
-
+	if (err)
+		return err;
+	/* Packet sources too: a bad interface or filter fails before the output exists. */
+	err = wire_open(cap->opts, &cap->wire);
 	if (err)
 		return err;
 	err = probes_attach_kernel(cap->probes);

@@ -14,17 +14,11 @@
 #   test_packets_<script>.<method>     e.g. test_packets_keylog.test_tls12
 # labels e2e and packets:  ctest -R test_packets   or   ctest -L packets
 #
-# CMakeLists.txt also registers every test_*.py as one ctest e2e_<name>, so
-# these scripts would run twice: at the end of the directory the whole-script
-# ctests e2e_packets_* are marked DISABLED (ctest lists them as "Not Run
-# (Disabled)"). -DTLSDUMP_E2E_PACKETS_PER_METHOD=OFF keeps those instead (one
-# ctest per script) and adds no per-method tests.
+# CMakeLists.txt leaves test_packets_*.py to this file.
 #
 # With the tlsdump dissector built, tshark also checks that the plaintext
 # frames get the tcp.stream of their connection's packets (the plugin is
 # loaded from a temporary HOME by tshark run as nobody).
-
-option(TLSDUMP_E2E_PACKETS_PER_METHOD "One ctest per test method of tests/e2e/test_packets_*.py" ON)
 
 set(_tlsdump_packets_dir ${CMAKE_CURRENT_LIST_DIR})
 file(GLOB _tlsdump_packets_scripts CONFIGURE_DEPENDS RELATIVE ${_tlsdump_packets_dir}
@@ -39,61 +33,29 @@ if(TARGET tlsdump_dissector AND TLSDUMP_WIRESHARK_ABI)
        "TLSDUMP_PACKETS_PLUGIN_ABI=${TLSDUMP_WIRESHARK_ABI}")
 endif()
 
-if(TLSDUMP_E2E_PACKETS_PER_METHOD)
-  foreach(_script ${_tlsdump_packets_scripts})
-    set(_path ${_tlsdump_packets_dir}/${_script})
-    string(REGEX REPLACE "\\.py$" "" _stem ${_script})
-    file(STRINGS ${_path} _class_lines REGEX "^class [A-Za-z0-9_]+\\(")
-    file(STRINGS ${_path} _method_lines REGEX "^    def test_[A-Za-z0-9_]+\\(self")
-    list(LENGTH _class_lines _n_classes)
-    if(NOT _n_classes EQUAL 1)
-      message(FATAL_ERROR "${_script}: expected one test class, found ${_n_classes}")
-    endif()
-    string(REGEX REPLACE "^class ([A-Za-z0-9_]+)\\(.*" "\\1" _class "${_class_lines}")
-    foreach(_line ${_method_lines})
-      string(REGEX REPLACE "^    def (test_[A-Za-z0-9_]+)\\(.*" "\\1" _method "${_line}")
-      set(_name ${_stem}.${_method})
-      add_test(NAME ${_name}
-               COMMAND /usr/bin/python3 ${_path}
-                       --binary $<TARGET_FILE:tlsdump>
-                       --lib ${PROJECT_SOURCE_DIR}/tests/lib
-                       ${_class}.${_method})
-      set_tests_properties(${_name} PROPERTIES
-        LABELS "e2e;packets"
-        RESOURCE_LOCK tlsdump_probes
-        SKIP_RETURN_CODE 77
-        TIMEOUT 180
-        ENVIRONMENT "${_tlsdump_packets_env}")
-    endforeach()
+foreach(_script ${_tlsdump_packets_scripts})
+  set(_path ${_tlsdump_packets_dir}/${_script})
+  string(REGEX REPLACE "\\.py$" "" _stem ${_script})
+  file(STRINGS ${_path} _class_lines REGEX "^class [A-Za-z0-9_]+\\(")
+  file(STRINGS ${_path} _method_lines REGEX "^    def test_[A-Za-z0-9_]+\\(self")
+  list(LENGTH _class_lines _n_classes)
+  if(NOT _n_classes EQUAL 1)
+    message(FATAL_ERROR "${_script}: expected one test class, found ${_n_classes}")
+  endif()
+  string(REGEX REPLACE "^class ([A-Za-z0-9_]+)\\(.*" "\\1" _class "${_class_lines}")
+  foreach(_line ${_method_lines})
+    string(REGEX REPLACE "^    def (test_[A-Za-z0-9_]+)\\(.*" "\\1" _method "${_line}")
+    set(_name ${_stem}.${_method})
+    add_test(NAME ${_name}
+             COMMAND /usr/bin/python3 ${_path}
+                     --binary $<TARGET_FILE:tlsdump>
+                     --lib ${PROJECT_SOURCE_DIR}/tests/lib
+                     ${_class}.${_method})
+    set_tests_properties(${_name} PROPERTIES
+      LABELS "e2e;packets"
+      RESOURCE_LOCK tlsdump_probes
+      SKIP_RETURN_CODE 77
+      TIMEOUT 180
+      ENVIRONMENT "${_tlsdump_packets_env}")
   endforeach()
-endif()
-
-# After the whole directory (CMakeLists.txt's own loop may come after the include).
-function(_tlsdump_packets_whole_scripts)
-  foreach(_script ${_tlsdump_packets_scripts})
-    string(REGEX REPLACE "^test_(.*)\\.py$" "e2e_\\1" _name ${_script})
-    if(TLSDUMP_E2E_PACKETS_PER_METHOD)
-      if(TEST ${_name})
-        set_tests_properties(${_name} PROPERTIES DISABLED TRUE)
-      endif()
-    else()
-      if(NOT TEST ${_name})
-        add_test(NAME ${_name}
-                 COMMAND /usr/bin/python3 ${_tlsdump_packets_dir}/${_script}
-                         --binary $<TARGET_FILE:tlsdump>
-                         --lib ${PROJECT_SOURCE_DIR}/tests/lib)
-        set_tests_properties(${_name} PROPERTIES TIMEOUT 300)
-      endif()
-      set_tests_properties(${_name} PROPERTIES
-        LABELS "e2e;packets"
-        RESOURCE_LOCK tlsdump_probes
-        SKIP_RETURN_CODE 77
-        ENVIRONMENT "${_tlsdump_packets_env}")
-    endif()
-  endforeach()
-endfunction()
-if(CMAKE_VERSION VERSION_LESS 3.19)
-  _tlsdump_packets_whole_scripts()  # no DEFER: include this file after the e2e loop
-else()
-  cmake_language(DEFER CALL _tlsdump_packets_whole_scripts)
-endif()
+endforeach()

@@ -61,13 +61,13 @@ class GoListTargets(lib.GoTest):
     def test_go_servers_listed(self):
         servers = []
         for variant, comm, offsets in (("normal", "gotls-lnormal", "DWARF"),
-                                       ("stripped", "gotls-lstrip", "table for go1.19"),
+                                       ("stripped", "gotls-lstrip", "table for " + lib.go_minor()),
                                        ("pie", "gotls-lpie", "DWARF")):
             binary = self.go_binary(variant, comm)
             servers.append((self.go_server(binary, name=comm), comm, binary, offsets))
         entries, log, what = self.list_targets()
         version = lib.go_version()
-        self.assertRegex(version, r"^go1\.19\.\d+$")
+        self.assertRegex(version, r"^go1\.\d+(\.\d+)?$")  # go1.19.8 on Debian 12
         for server, comm, binary, offsets in servers:
             mine = [e for e in entries if e["file"] == binary]
             self.assertEqual(len(mine), 1, "one entry for %s\n%s" % (binary, what))

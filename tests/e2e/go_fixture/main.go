@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // HTTPS server and client (standard library only) for tlsdump's Go e2e tests
-// (tests/e2e/test_go_*.py). One binary, two modes, so the client runs the
+// (tests/e2e/test_go_*.py). One binary, several modes, so the client runs the
 // very file whose probes the server's discovery already attached.
 //
 //	server -cert C -key K -port-file F -log L
@@ -12,7 +12,7 @@
 //	                     N bytes: sha256(S ":" i) for i = 0, 1, ... concatenated
 //	      /echo (POST)   "echo:" body ":resp-<n>" ; appends one JSON line
 //	                     {remote, proto, body, marker} to L
-//	client -base URL [-h1] [-tls12] [-keylog F] [-out F] ACTION...
+//	client -base URL [-h1] [-tls12] [-keylog F] [-linger D] [-out F] ACTION...
 //	    get:PATH, post:PATH:BODY (one client, sequential), or
 //	    concurrent:N:H2TRANSPORTS:H1CONNS:TAG — N POSTs to /echo at once over
 //	    H2TRANSPORTS HTTP/2 transports (MaxConnsPerHost 1: one connection
@@ -20,9 +20,19 @@
 //	    one HTTP/1.1 transport of at most H1CONNS connections.
 //	    -tls12 caps the TLS version at 1.2; -keylog appends Go's own NSS key
 //	    log lines (tls.Config.KeyLogWriter) to F, the oracle for the secrets
-//	    tlsdump takes from writeKeyLog.
+//	    tlsdump takes from writeKeyLog. -linger keeps the process and its
+//	    connections for D after the last action.
 //	    Writes one JSON object per line to F (or stdout) per request:
 //	    {action, status, proto, local, len, sha256, body (if short)}.
+//	stallserver -cert C -key K -port-file F -bytes N -close-after D
+//	    plain crypto/tls: accepts one connection, reads "hello\n", writes
+//	    "greeting\n", then writes N bytes in one tls.Conn.Write from another
+//	    goroutine; the client does not read, so that Write blocks until the
+//	    main goroutine closes the connection after D. Prints
+//	    {"local", "remote", "written", "err"} (the Write's results) and exits.
+//	stallclient -addr HOST:PORT -linger D
+//	    writes "hello\n", reads "greeting\n", prints {"local"}, then reads
+//	    nothing more for D and exits.
 package main
 
 import (
@@ -220,6 +230,7 @@ func client(args []string) {
 	outPath := fs.String("out", "", "results (JSON lines), default stdout")
 	fs.BoolVar(&tls12, "tls12", false, "TLS 1.2 at most")
 	keyLog := fs.String("keylog", "", "append NSS key log lines to this file")
+	linger := fs.Duration("linger", 0, "stay (connections open) this long after the last action")
 	fs.Parse(args)
 	if *keyLog != "" {
 		f, err := os.OpenFile(*keyLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
@@ -256,6 +267,7 @@ func client(args []string) {
 			die("unknown action %q", action)
 		}
 	}
+	time.Sleep(*linger)
 }
 
 func concurrent(base, action string, enc *json.Encoder) {
@@ -309,6 +321,80 @@ func concurrent(base, action string, enc *json.Encoder) {
 	}
 }
 
+func stallServer(args []string) {
+	fs := flag.NewFlagSet("stallserver", flag.ExitOnError)
+	certFile := fs.String("cert", "", "certificate PEM")
+	keyFile := fs.String("key", "", "key PEM")
+	portFile := fs.String("port-file", "", "file receiving the port")
+	size := fs.Int("bytes", 64<<20, "size of the stalled write")
+	closeAfter := fs.Duration("close-after", time.Second, "close the connection after")
+	fs.Parse(args)
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		die("%v", err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		die("%v", err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	if err := os.WriteFile(*portFile+".tmp", []byte(port), 0644); err != nil {
+		die("%v", err)
+	}
+	if err := os.Rename(*portFile+".tmp", *portFile); err != nil {
+		die("%v", err)
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		die("%v", err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(c, line); err != nil || string(line) != "hello\n" {
+		die("reading hello: %q %v", line, err)
+	}
+	if _, err := io.WriteString(c, "greeting\n"); err != nil {
+		die("%v", err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		n, err := c.Write(bytes.Repeat([]byte("stalled-write-data-"), *size/19+1)[:*size])
+		done <- result{n, err}
+	}()
+	time.Sleep(*closeAfter)
+	c.Close()
+	r := <-done
+	errText := ""
+	if r.err != nil {
+		errText = r.err.Error()
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]interface{}{"local": c.LocalAddr().String(),
+		"remote": c.RemoteAddr().String(), "written": r.n, "err": errText})
+}
+
+func stallClient(args []string) {
+	fs := flag.NewFlagSet("stallclient", flag.ExitOnError)
+	addr := fs.String("addr", "", "HOST:PORT")
+	linger := fs.Duration("linger", 3*time.Second, "time to stay connected without reading")
+	fs.Parse(args)
+	c, err := tls.Dial("tcp", *addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		die("%v", err)
+	}
+	if _, err := io.WriteString(c, "hello\n"); err != nil {
+		die("%v", err)
+	}
+	line := make([]byte, 9)
+	if _, err := io.ReadFull(c, line); err != nil || string(line) != "greeting\n" {
+		die("reading greeting: %q %v", line, err)
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]string{"local": c.LocalAddr().String()})
+	time.Sleep(*linger)
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		die("usage: server|client ...")
@@ -318,6 +404,10 @@ func main() {
 		server(os.Args[2:])
 	case "client":
 		client(os.Args[2:])
+	case "stallserver":
+		stallServer(os.Args[2:])
+	case "stallclient":
+		stallClient(os.Args[2:])
 	default:
 		die("unknown mode %q", os.Args[1])
 	}
