@@ -46,6 +46,7 @@ struct capture {
 	struct target_registry *targets;
 	struct procinfo_cache *procs;
 	struct wire *wire;
+	bool released_elsewhere; /* a child detaches the probes and closes the packet sources */
 	GHashTable *conns; /* conn_id -> struct conn_track * */
 	uint64_t mono_to_real_ns;
 	uint64_t start_real_ns;
@@ -495,10 +496,38 @@ static int start_probes(struct capture *cap)
 	return 0;
 }
 
+/*
+ * Detaching waits out an RCU grace period per probe: seconds on a busy host
+ * with many targets. The probes are already silent (quiesced) and the output
+ * complete, so a child does it while this process exits at once: whoever
+ * waits for tlsdump (Wireshark, a script) is not kept waiting.
+ */
+static void detach_in_background(struct capture *cap)
+{
+	pid_t parent = getpid();
+	pid_t child = fork();
+
+	if (child < 0)
+		return; /* capture_free() detaches here, slowly */
+	if (child == 0) {
+		/* Hold no pipe or terminal open for the reader. */
+		for (int fd = 0; fd <= 2; fd++)
+			close(fd);
+		setsid();
+		/* Closing first would leave the last references, and the wait, to
+		 * the parent's exit: let it go, then release them here. */
+		while (getppid() == parent)
+			usleep(10000);
+		wire_close(cap->wire);
+		probes_destroy(cap->probes);
+		_exit(0);
+	}
+	/* Our references close on exit without waiting: the child holds the last ones. */
+	cap->released_elsewhere = true;
+}
+
 static void close_output(struct capture *cap)
 {
-	wire_close(cap->wire);
-	cap->wire = NULL;
 	pcapng_close(cap->writer);
 	cap->writer = NULL;
 	if (cap->out && cap->out != stdout)
@@ -510,7 +539,10 @@ static void close_output(struct capture *cap)
 
 static void capture_free(struct capture *cap)
 {
-	probes_destroy(cap->probes);
+	if (!cap->released_elsewhere) {
+		wire_close(cap->wire);
+		probes_destroy(cap->probes);
+	}
 	close_output(cap);
 	targets_free(cap->targets);
 	procinfo_cache_free(cap->procs);
@@ -581,7 +613,7 @@ int capture_run(const struct tlsdump_options *opts)
 	}
 	/* The reader gets its end of file now; detaching takes a while longer. */
 	close_output(&cap);
-	probes_detach(cap.probes);
+	detach_in_background(&cap);
 cleanup:
 	ring_buffer__free(rb);
 	capture_free(&cap);

@@ -1060,7 +1060,8 @@ def table_nginx(rows, server="nginx"):
             if r.get("drop_bytes"):
                 drops += f" ({fmt_bytes(r['drop_bytes'])})"
             if r.get("packet_frames"):
-                drops += f"; packets: {r['packet_drops']:,} of {r['packet_frames']:,}"
+                drops += (f"; packets: {r['packet_drops']:,} dropped, "
+                          f"{r['packet_frames']:,} written")
             cells = [r["body"], r["tracer"], f"{r['rps']:,.0f}", f"{r['ratio']:.2f}",
                      f"{100 * r['completeness']:.2f}%", f"{100 * r['copied']:.2f}%", drops,
                      f"{r['tracer_cpu']:.1f}", f"{r['tracer_rss_mb']:.0f} MiB",
@@ -1367,8 +1368,13 @@ def time_tlsdump_start(args, workdir):
     m = re.search(r"^(\d+\.\d+) info: capturing \((\d+) target files\)", text, re.M)
     if not m:
         raise BenchError(f"no capturing line in {logf}")
+    # BPF load and kernel-side attach happen before the first target is seen;
+    # scanning /proc and attaching the uprobes after.
+    first = re.search(r"^(\d+\.\d+) info: target \d+: ", text, re.M)
+    t_first = float(first.group(1)) if first else float(m.group(1))
     os.unlink(out)
     return {"to_capturing": float(m.group(1)) - t0, "targets": int(m.group(2)),
+            "load": t_first - t0, "discover_attach": float(m.group(1)) - t_first,
             "stop": t_end - t_stop, "cpu": rusage_cpu(ru), "status": status}
 
 
@@ -1391,6 +1397,9 @@ def bench_attach(args, workdir, results):
                      "min": min(r["to_capturing"] for r in runs),
                      "max": max(r["to_capturing"] for r in runs),
                      "stop_median": statistics.median(r["stop"] for r in runs),
+                     "load_median": statistics.median(r["load"] for r in runs),
+                     "discover_median": statistics.median(r["discover_attach"] for r in runs),
+                     "discover_max": max(r["discover_attach"] for r in runs),
                      "cpu_median": statistics.median(r["cpu"] for r in runs),
                      "targets": runs[0]["targets"]})
         log(f"attach, {label}: {rows[-1]['median'] * 1000:.0f} ms to capturing")
@@ -1400,10 +1409,13 @@ def bench_attach(args, workdir, results):
 
 def table_attach(rows):
     out = ["| machine | processes | target files | start to \"capturing\" (median, min-max) | "
-           "SIGINT to exit (median) | tlsdump CPU s (median) |", "|---|---|---|---|---|---|"]
+           "of which BPF load + kernel attach (median) | /proc scan + uprobes (median, max) | "
+           "SIGINT to exit (median) | tlsdump CPU s (median) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['label']} | {r['processes']} | {r['targets']} | "
                    f"{r['median'] * 1000:,.0f} ms ({r['min'] * 1000:,.0f}-{r['max'] * 1000:,.0f}) | "
+                   f"{r['load_median'] * 1000:,.0f} ms | {r['discover_median'] * 1000:,.0f} ms "
+                   f"({r['discover_max'] * 1000:,.0f}) | "
                    f"{r['stop_median'] * 1000:,.0f} ms | {r['cpu_median']:.2f} |")
     return "\n".join(out)
 
