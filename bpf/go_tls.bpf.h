@@ -126,6 +126,37 @@ static __always_inline const struct go_config *go_config_of(struct pt_regs *ctx)
 	return bpf_map_lookup_elem(&go_configs, &cookie);
 }
 
+/* Reads the socket descriptor behind a *tls.Conn whose conn is a *net.TCPConn; -1 otherwise. */
+static __always_inline int go_conn_fd(const struct go_config *cfg, __u64 tls_conn)
+{
+	__u64 data = 0, netfd = 0;
+	__s64 sysfd = -1;
+
+	if (bpf_probe_read_user(&data, sizeof(data), (void *)(tls_conn + cfg->tls_conn_conn + 8)) ||
+	    !data ||
+	    bpf_probe_read_user(&netfd, sizeof(netfd), (void *)(data + cfg->tcpconn_netfd)) ||
+	    !netfd ||
+	    bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + cfg->netfd_sysfd)))
+		return -1;
+	return sysfd >= 0 && sysfd < (1 << 30) ? (int)sysfd : -1;
+}
+
+/*
+ * Resolves the call's socket from the *tls.Conn. Done at entry: by the time a
+ * Write returns, another goroutine may have closed the connection (Sysfd -1)
+ * or the descriptor may even be reused.
+ */
+static __always_inline void go_resolve_socket(const struct go_config *cfg, struct active_call *call)
+{
+	struct sock *sk;
+
+	call->fd = go_conn_fd(cfg, call->ssl);
+	sk = call->fd >= 0 ? tcp_sock_of_fd(call->fd) : NULL;
+	call->sk = (__u64)sk;
+	if (!sk)
+		call->fd = -1;
+}
+
 /* func (c *Conn) Read(b []byte) (int, error) / Write: receiver, b.ptr, b.len. */
 static __always_inline int go_enter(struct pt_regs *ctx, enum tls_call_kind kind)
 {
@@ -142,25 +173,10 @@ static __always_inline int go_enter(struct pt_regs *ctx, enum tls_call_kind kind
 	call.entry_ns = bpf_ktime_get_ns();
 	call.kind = kind;
 	call.cookie = bpf_get_attach_cookie(ctx);
-	call.fd = -1;
+	go_resolve_socket(cfg, &call);
 	/* Entering again (the prologue restarts after a stack growth) just refreshes it. */
 	bpf_map_update_elem(&go_calls, &key, &call, BPF_ANY);
 	return 0;
-}
-
-/* Reads the socket descriptor behind a *tls.Conn whose conn is a *net.TCPConn; -1 otherwise. */
-static __always_inline int go_conn_fd(const struct go_config *cfg, __u64 tls_conn)
-{
-	__u64 data = 0, netfd = 0;
-	__s64 sysfd = -1;
-
-	if (bpf_probe_read_user(&data, sizeof(data), (void *)(tls_conn + cfg->tls_conn_conn + 8)) ||
-	    !data ||
-	    bpf_probe_read_user(&netfd, sizeof(netfd), (void *)(data + cfg->tcpconn_netfd)) ||
-	    !netfd ||
-	    bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + cfg->netfd_sysfd)))
-		return -1;
-	return sysfd >= 0 && sysfd < (1 << 30) ? (int)sysfd : -1;
 }
 
 static __always_inline int go_return(struct pt_regs *ctx, __u8 dir)
@@ -168,7 +184,6 @@ static __always_inline int go_return(struct pt_regs *ctx, __u8 dir)
 	const struct go_config *cfg = go_config_of(ctx);
 	struct active_call *cur, call;
 	struct go_call_key key;
-	struct sock *sk;
 	__u64 n;
 
 	if (!cfg || !go_call_key_of(ctx, cfg, &key))
@@ -185,11 +200,9 @@ static __always_inline int go_return(struct pt_regs *ctx, __u8 dir)
 	/* A Read may return data together with an error: n counts. */
 	if ((__s64)n <= 0 || n > call.len_ptr)
 		n = 0;
-	call.fd = go_conn_fd(cfg, call.ssl);
-	sk = call.fd >= 0 ? tcp_sock_of_fd(call.fd) : NULL;
-	call.sk = (__u64)sk;
-	if (!sk)
-		call.fd = -1;
+	/* A connection set up during the call (first Read dials lazily) is known now. */
+	if (!call.sk)
+		go_resolve_socket(cfg, &call);
 	return emit_call(&call, n, dir);
 }
 

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <glib.h>
 #include <poll.h>
@@ -620,21 +621,67 @@ cleanup:
 	return err;
 }
 
+/* Tells whether /proc/@pid/comm is @comm. */
+static bool comm_is(pid_t pid, const char *comm)
+{
+	char path[64], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return !strcmp(buf, comm);
+}
+
+/* Scans the processes -p and -c select (the union, as the capture does). */
+static void scan_selected_processes(struct capture *cap)
+{
+	const struct tlsdump_options *opts = cap->opts;
+	DIR *proc;
+	struct dirent *de;
+
+	for (size_t i = 0; i < opts->n_pids; i++)
+		targets_scan_pid(cap->targets, opts->pids[i], attach_found_file, cap);
+	if (!opts->comm[0] || !(proc = opendir("/proc")))
+		return;
+	while ((de = readdir(proc))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+
+		if (pid > 0 && comm_is(pid, opts->comm))
+			targets_scan_pid(cap->targets, pid, attach_found_file, cap);
+	}
+	closedir(proc);
+}
+
 int capture_list_targets(const struct tlsdump_options *opts)
 {
 	struct capture cap;
 	int err;
 
 	capture_init(&cap, opts);
-	err = probes_load(opts, &cap.probes);
+	err = check_pids(opts);
+	if (!err)
+		err = probes_load(opts, &cap.probes);
 	if (err)
 		goto cleanup;
-	targets_scan_all(cap.targets, attach_found_file, &cap);
-	printf("%-6s %-8s %-24s %-10s %s\n", "TARGET", "PID", "LIBRARY", "VERSION", "FILE / STATUS");
+	/* With -p/-c, only what the selected processes map. */
+	if (opts->n_pids || opts->comm[0])
+		scan_selected_processes(&cap);
+	else
+		targets_scan_all(cap.targets, attach_found_file, &cap);
+	printf("%-6s %-8s %-28s %-10s %s\n", "TARGET", "PID", "LIBRARY", "VERSION", "FILE / STATUS");
 	for (uint32_t i = 0; i < targets_count(cap.targets); i++) {
 		struct target_file *f = targets_get(cap.targets, i);
+		char what[80];
 
-		printf("%-6u %-8d %-24s %-10s %s\n       %s\n", f->cookie, f->first_pid, f->name,
+		snprintf(what, sizeof(what), "%s%s", f->kind == TARGET_GO_BINARY ? "Go program " : "",
+			 f->name);
+		printf("%-6u %-8d %-28s %-10s %s\n       %s\n", f->cookie, f->first_pid, what,
 		       f->version[0] ? f->version : "-", f->path, f->status);
 	}
 cleanup:

@@ -937,14 +937,12 @@ static unsigned int func_id(const struct pclntab *t, size_t i)
 	return in_bounds(at, 1, t->size) ? t->base[at] : 0x100;
 }
 
-int go_binary_find_func(const struct go_binary *gb, const char *name, struct go_func *fn)
+int go_binary_find_func_pclntab(const struct go_binary *gb, const char *name, struct go_func *fn)
 {
 	unsigned int best_id = ~0u;
 	struct go_func f;
 	size_t i;
 
-	if (!find_in_symtab(gb, name, fn))
-		return 0;
 	/*
 	 * Since Go 1.17 a function called across ABIs has a wrapper of the same
 	 * name in the table. Wrappers carry funcID_wrapper, the last funcID of
@@ -963,4 +961,11 @@ int go_binary_find_func(const struct go_binary *gb, const char *name, struct go_
 		}
 	}
 	return best_id == ~0u ? -ENOENT : 0;
+}
+
+int go_binary_find_func(const struct go_binary *gb, const char *name, struct go_func *fn)
+{
+	if (!find_in_symtab(gb, name, fn))
+		return 0;
+	return go_binary_find_func_pclntab(gb, name, fn);
 }

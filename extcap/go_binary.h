@@ -115,6 +115,13 @@ bool go_binary_register_abi(const struct go_binary *gb);
  */
 int go_binary_find_func(const struct go_binary *gb, const char *name, struct go_func *fn);
 
+/*
+ * Finds the function named @name in .gopclntab only (the body, not an ABI
+ * wrapper): the table the Go runtime itself relies on, so it cannot be wrong
+ * for a program that runs, unlike a damaged .symtab. Returns 0 or -ENOENT.
+ */
+int go_binary_find_func_pclntab(const struct go_binary *gb, const char *name, struct go_func *fn);
+
 /* Returns the number of functions in .gopclntab (0 when it was not found). */
 size_t go_binary_func_count(const struct go_binary *gb);
 

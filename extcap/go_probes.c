@@ -43,7 +43,8 @@ static int plan_function(struct go_binary *gb, const char *name, enum go_site_ki
 	struct go_func fn;
 	int err;
 
-	if (go_binary_find_func(gb, name, &fn)) {
+	/* .gopclntab first: a damaged .symtab could put a probe mid-instruction. */
+	if (go_binary_find_func_pclntab(gb, name, &fn) && go_binary_find_func(gb, name, &fn)) {
 		snprintf(plan->reason, sizeof(plan->reason), "no function %s", name);
 		return -ENOENT;
 	}
