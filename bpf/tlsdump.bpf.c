@@ -51,6 +51,7 @@ struct conn_state {
 	__u64 conn_id;
 	__u64 offset[2]; /* next stream offset per direction */
 	__u64 write_retry_ns; /* entry of the first write attempt that moved nothing (WANT_WRITE) */
+	__u64 closed_ns;      /* close() of its socket; calls entered before still belong here */
 	__u64 sk;
 	__s32 fd;
 	__u8 family;
@@ -229,6 +230,9 @@ static __always_inline struct conn_state *resolve_conn(__u32 tgid, struct active
 	struct conn_state *cs = bpf_map_lookup_elem(&ssl_conns, &key);
 	struct conn_state fresh = {};
 
+	/* A call entered after the socket was closed starts a new connection. */
+	if (cs && cs->closed_ns && call->entry_ns > cs->closed_ns)
+		cs = NULL;
 	if (cs && (!call->sk || cs->sk == call->sk))
 		return cs;
 	if (cs && !cs->sk) {
@@ -557,18 +561,25 @@ int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
 
-/* close(fd) ends the connection of the TLS object that used fd. */
+/*
+ * close(fd) ends the connection of the TLS object that used fd. The state
+ * stays, marked: a call still in flight on another thread (Go: a Write
+ * returning after another goroutine closed the conn) reports on it.
+ */
 SEC("tracepoint/syscalls/sys_enter_close")
 int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	struct fd_key fk = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)ctx->args[0] };
 	__u64 *ssl = bpf_map_lookup_elem(&fd_ssl, &fk);
 	struct conn_key key = { .tgid = fk.tgid };
+	struct conn_state *cs;
 
 	if (!ssl)
 		return 0;
 	key.ssl = *ssl;
-	bpf_map_delete_elem(&ssl_conns, &key);
+	cs = bpf_map_lookup_elem(&ssl_conns, &key);
+	if (cs)
+		cs->closed_ns = bpf_ktime_get_ns();
 	bpf_map_delete_elem(&fd_ssl, &fk);
 	return 0;
 }

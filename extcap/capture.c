@@ -677,11 +677,7 @@ int capture_list_targets(const struct tlsdump_options *opts)
 	printf("%-6s %-8s %-28s %-10s %s\n", "TARGET", "PID", "LIBRARY", "VERSION", "FILE / STATUS");
 	for (uint32_t i = 0; i < targets_count(cap.targets); i++) {
 		struct target_file *f = targets_get(cap.targets, i);
-		char what[80];
-
-		snprintf(what, sizeof(what), "%s%s", f->kind == TARGET_GO_BINARY ? "Go program " : "",
-			 f->name);
-		printf("%-6u %-8d %-28s %-10s %s\n       %s\n", f->cookie, f->first_pid, what,
+		printf("%-6u %-8d %-28s %-10s %s\n       %s\n", f->cookie, f->first_pid, f->name,
 		       f->version[0] ? f->version : "-", f->path, f->status);
 	}
 cleanup:
