@@ -1690,6 +1690,10 @@ static int dissect_tlsdump_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 		info->first_tls_frame = pinfo->num;
 	if ((!info->first_tls_frame && !info->plaintext_frames) || !capture_from_tlsdump(pinfo))
 		return 0;
+	/* "No plaintext" is only known once every frame was seen: say nothing
+	 * on the first pass rather than something a later frame disproves. */
+	if (!info->plaintext_frames && !PINFO_FD_VISITED(pinfo))
+		return 0;
 
 	if (info->plaintext_frames) {
 		st = proto_tree_add_subtree_format(tree, tvb, 0, 0, ett_tlsdump_tcp, &ti,
