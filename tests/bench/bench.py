@@ -457,7 +457,7 @@ class NginxServer:
         www = os.path.join(self.dir, "www")
         os.makedirs(www, exist_ok=True)
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
-        line = (b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_+=" * 2)[:63] + b"\n"
+        line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_" + b"\n"
         for name, size in BODIES.items():
             with open(os.path.join(www, name), "wb") as f:
                 f.write((line * (size // len(line) + 1))[:size])
@@ -709,7 +709,8 @@ class Bpftrace:
         L = self.lib
         return (f"uprobe:{L}:SSL_read,uprobe:{L}:SSL_write {{ @b[tid] = arg1; }} "
                 f"uretprobe:{L}:SSL_read,uretprobe:{L}:SSL_write /@b[tid]/ {{ "
-                f"if (retval > 0) {{ printf(\"%d %d %r\\n\", pid, retval, buf(@b[tid], retval)); }} "
+                f"if (retval > 0) {{ "
+                f"printf(\"%d %d %r\\n\", pid, retval, buf(@b[tid], retval)); }} "
                 f"delete(@b[tid]); }}")
 
     def start(self, workdir, ctx):
@@ -1308,9 +1309,10 @@ def table_micro(micro):
                f"({fmt_bytes(micro['tlsdump_drop_bytes'] or 0)}) during its pass.")
     ref = micro["reference"]
     out.append("")
+    sites = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in ref["sites"].items())
     out.append(f"Reference, memory BIO, {ref['size']} bytes per call: plain kernel uprobe events "
                "(tracefs, no BPF program) on both SSL_write and SSL_read "
-               f"(entry/first call: {', '.join(f'{k} {v[0]}/{v[1]}' for k, v in ref['sites'].items())}).")
+               f"(file offsets of entry/first call: {sites}).")
     out.append("")
     out.append("| probe | ns/call | cost (ns/call) |")
     out.append("|---|---|---|")
@@ -1410,10 +1412,11 @@ def bench_attach(args, workdir, results):
 def table_attach(rows):
     out = ["| machine | processes | target files | start to \"capturing\" (median, min-max) | "
            "of which BPF load + kernel attach (median) | /proc scan + uprobes (median, max) | "
-           "SIGINT to exit (median) | tlsdump CPU s (median) |", "|---|---|---|---|---|---|---|---|"]
+           "SIGINT to exit (median) | tlsdump CPU s (median) |", "|---" * 8 + "|"]
     for r in rows:
         out.append(f"| {r['label']} | {r['processes']} | {r['targets']} | "
-                   f"{r['median'] * 1000:,.0f} ms ({r['min'] * 1000:,.0f}-{r['max'] * 1000:,.0f}) | "
+                   f"{r['median'] * 1000:,.0f} ms "
+                   f"({r['min'] * 1000:,.0f}-{r['max'] * 1000:,.0f}) | "
                    f"{r['load_median'] * 1000:,.0f} ms | {r['discover_median'] * 1000:,.0f} ms "
                    f"({r['discover_max'] * 1000:,.0f}) | "
                    f"{r['stop_median'] * 1000:,.0f} ms | {r['cpu_median']:.2f} |")
@@ -1457,7 +1460,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", nargs="?", default="all", choices=("all", "nginx", "micro", "attach"))
-    ap.add_argument("--tlsdump", default=DEFAULT_TLSDUMP, help="tlsdump binary (default: %(default)s)")
+    ap.add_argument("--tlsdump", default=DEFAULT_TLSDUMP,
+                    help="tlsdump binary (default: %(default)s)")
     ap.add_argument("--rev", help="build and measure tlsdump at this git revision instead "
                     "(into " + CACHE_DIR + ")")
     ap.add_argument("--tlsdump-args", default="", help="extra tlsdump options, e.g. "
