@@ -85,6 +85,12 @@ static int open_source(const char *name, const char *filter, struct packet_sourc
 		g_strlcpy(errbuf, pcap_geterr(src->pcap), sizeof(errbuf));
 		goto pcap_error;
 	}
+	/*
+	 * LINUX_SLL2 names the interface of each packet on "any" (older libpcap
+	 * lacks it). Before the filter: it is compiled for the link type.
+	 */
+	if (!strcmp(name, "any"))
+		pcap_set_datalink(src->pcap, LINKTYPE_LINUX_SLL2);
 	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN)) {
 		log_fatal("invalid capture filter \"%s\": %s", filter, pcap_geterr(src->pcap));
 		source_free(src);
@@ -96,9 +102,6 @@ static int open_source(const char *name, const char *filter, struct packet_sourc
 		g_strlcpy(errbuf, pcap_geterr(src->pcap), sizeof(errbuf));
 		goto pcap_error;
 	}
-	/* LINUX_SLL2 names the interface of each packet on "any"; older libpcap lacks it. */
-	if (!strcmp(name, "any"))
-		pcap_set_datalink(src->pcap, LINKTYPE_LINUX_SLL2);
 	src->linktype = pcap_datalink(src->pcap);
 	*out = src;
 	return 0;

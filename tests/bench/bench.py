@@ -942,7 +942,7 @@ def nginx_cell(server, tracer, body, duration, workdir, retries):
         cell["drop_bytes"] = res.get("drop_bytes")
         cell["tracer_cpu"] = res["cpu_total"] - t0  # from wrk's start to the tracer's exit
         cell["tracer_rss_mb"] = res["rss_mb"]
-        for k in ("packet_drops", "packet_frames", "file_bytes"):
+        for k in ("packet_drops", "packet_frames", "file_bytes", "gap_bytes"):
             if k in res:
                 cell[k] = res[k]
         cell["completeness"] = cell["captured_bytes"] / cell["expected_bytes"]
