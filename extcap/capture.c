@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -298,6 +299,32 @@ static int on_ctl_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* How long Wireshark has to open its end of the fifo. */
+#define FIFO_OPEN_TIMEOUT_MS 30000
+
+/*
+ * Opens the extcap fifo for writing without blocking forever: a reader that
+ * never comes (Wireshark gone) must not leave tlsdump attached for good.
+ * Returns the stream, or NULL with errno set.
+ */
+static FILE *open_fifo(const char *path)
+{
+	for (int waited = 0; waited < FIFO_OPEN_TIMEOUT_MS && !stop_requested; waited += 10) {
+		int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd >= 0) {
+			/* Blocking writes from here on: back-pressure, not EAGAIN. */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			return fdopen(fd, "wb");
+		}
+		if (errno != ENXIO) /* ENXIO: no reader yet */
+			return NULL;
+		usleep(10000);
+	}
+	errno = stop_requested ? EINTR : ETIMEDOUT;
+	return NULL;
+}
+
 static int open_output(struct capture *cap)
 {
 	const char *path = cap->opts->output;
@@ -306,7 +333,7 @@ static int open_output(struct capture *cap)
 	if (!strcmp(path, "-")) {
 		cap->out = stdout;
 	} else {
-		cap->out = fopen(path, "wb");
+		cap->out = cap->opts->extcap ? open_fifo(path) : fopen(path, "wb");
 		if (!cap->out) {
 			err = -errno;
 
