@@ -43,7 +43,11 @@ BINARY = None
 KEEP = bool(os.environ.get("TLSDUMP_E2E_KEEP"))
 SUMMARY_RE = re.compile(r"(\d+) frames \((\d+) bytes\) captured, (\d+) frames \((\d+) bytes\) lost")
 # tshark's warning when run as root; any other stderr line is an error.
-TSHARK_BENIGN_STDERR = re.compile(r'^Running as user "root" and group "root"\. This could be dangerous\.$')
+# The second: a system-wide tlsdump (README's install) next to the test's
+# personal copy; the personal one is used.
+TSHARK_BENIGN_STDERR = re.compile(
+    r'^Running as user "root" and group "root"\. This could be dangerous\.$'
+    r'|.*Cannot store interface .*/extcap/tlsdump, already loaded as personal plugin')
 
 MiB = 1 << 20
 
