@@ -46,7 +46,6 @@ enum tls_event_flag {
 	TLS_EVENT_CALL_START = 0x01, /* first chunk of the call */
 	TLS_EVENT_CALL_END = 0x02,   /* last chunk of the call */
 	TLS_EVENT_CAPPED = 0x04,     /* max_bytes_per_call cut the call after this chunk */
-	TLS_EVENT_ROLE_GUESSED = 0x08,
 };
 
 /*

@@ -381,7 +381,11 @@ static gpointer detach_worker(gpointer data)
 	return NULL;
 }
 
-void probes_detach(struct probes *p)
+/*
+ * Detaches every probe. Slow (the kernel waits for an RCU grace period per
+ * probe), so done in parallel.
+ */
+static void probes_detach(struct probes *p)
 {
 	struct detach_work work = { .links = p->links, .next = 0 };
 	GThread *threads[DETACH_THREADS];

@@ -35,13 +35,6 @@ int probes_attach_file(struct probes *p, struct target_file *file);
 /* Makes every probe a no-op from now on (instant, unlike detaching). */
 void probes_quiesce(struct probes *p);
 
-/*
- * Detaches every probe; events already in the ring buffers stay readable.
- * Slow (the kernel waits for an RCU grace period per probe), so done in
- * parallel.
- */
-void probes_detach(struct probes *p);
-
 /* Returns the fd of the data (@ctl false) or control ring buffer. */
 int probes_ring_fd(struct probes *p, bool ctl);
 
