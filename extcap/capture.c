@@ -49,6 +49,8 @@ struct capture {
 	struct procinfo_cache *procs;
 	struct wire *wire;
 	bool released_elsewhere; /* a child detaches the probes and closes the packet sources */
+	uint64_t oldest_write_ns;   /* last scan of the writes in flight (monotonic), 0: none */
+	uint64_t hold_scanned_ns;   /* when that scan ran */
 	GHashTable *conns; /* conn_id -> struct conn_track * */
 	uint64_t mono_to_real_ns;
 	uint64_t start_real_ns;
@@ -411,6 +413,8 @@ static bool output_closed(struct capture *cap)
 
 /* A write blocked longer than this no longer holds the output back. */
 #define MAX_WRITE_HOLD_NS (5ULL * 1000000000ULL)
+/* Well below the merge delay (wire.c): see inflight_write_hold(). */
+#define HOLD_RESCAN_NS (100ULL * 1000000ULL)
 
 /*
  * Returns the realtime entry of the oldest TLS write still in progress, or 0.
@@ -419,9 +423,20 @@ static bool output_closed(struct capture *cap)
  */
 static uint64_t inflight_write_hold(struct capture *cap)
 {
-	uint64_t oldest = probes_oldest_write_ns(cap->probes);
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t oldest;
 
+	/*
+	 * The scan reads every call in flight (Go keeps a Read pending on each
+	 * idle connection): at most every HOLD_RESCAN_NS. A write entered since
+	 * the last scan is younger than the merge delay, so nothing it must
+	 * precede could be written before the next scan sees it.
+	 */
+	if (now - cap->hold_scanned_ns >= HOLD_RESCAN_NS) {
+		cap->oldest_write_ns = probes_oldest_write_ns(cap->probes);
+		cap->hold_scanned_ns = now;
+	}
+	oldest = cap->oldest_write_ns;
 	if (!oldest || now - oldest > MAX_WRITE_HOLD_NS)
 		return 0;
 	return oldest + cap->mono_to_real_ns;
