@@ -4,9 +4,11 @@
 set -eu
 
 BUILD="cmake make gcc pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-libcapstone-dev libdwarf-dev libglib2.0-dev libpcap-dev wireshark-dev"
+libcapstone-dev libdwarf-dev libglib2.0-dev libjson-glib-dev libcurl4-openssl-dev libpcap-dev
+wireshark-dev"
 RUN="tshark iproute2"
-TEST="openssl curl python3 nginx-light golang-go util-linux"
+TEST="openssl curl python3 nginx-light golang-go util-linux wget android-boringssl
+android-libboringssl gnutls-bin libnss3-tools nodejs containerd runc busybox-static"
 
 if [ "${1:-}" = "--print" ]; then
 	echo $BUILD $RUN $TEST
