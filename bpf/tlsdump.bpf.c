@@ -35,6 +35,8 @@ const volatile bool filter_comm = false;
 const volatile char target_comm[TLSDUMP_TASK_COMM_LEN] = {};
 const volatile __u64 max_bytes_per_call = 0; /* 0: no cap */
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* tlsdump itself: its own TLS (the Kubernetes API client) is never captured. */
+const volatile __u32 self_tgid = 0;
 
 __u64 next_conn_id = 0;
 /* Set by user space when the capture ends: probes go quiet before the final drain. */
@@ -141,6 +143,8 @@ static __always_inline bool process_selected(__u32 tgid)
 	char comm[TLSDUMP_TASK_COMM_LEN];
 	bool comm_match = true;
 
+	if (tgid == self_tgid)
+		return false;
 	if (!filter_pids && !filter_comm)
 		return true;
 	if (filter_pids && bpf_map_lookup_elem(&target_pids, &tgid))
@@ -515,6 +519,63 @@ int BPF_KPROBE(ssl_free_enter, void *ssl)
 
 	bpf_map_delete_elem(&ssl_conns, &key);
 	return 0;
+}
+
+/* NSPR's PRDescType of an I/O layer pushed onto a descriptor, as NSS's SSL layer is. */
+#define PR_DESC_LAYERED 4
+
+/*
+ * Tells whether the NSPR descriptor @fd is a layer with an identity of its
+ * own (SSL's, or an application's layer above it): only those carry
+ * plaintext; PR_Read/PR_Write on plain sockets and files do not.
+ * struct PRFileDesc { const PRIOMethods *methods; ...; PRDescIdentity
+ * identity at +40 }, and PRIOMethods starts with its PRDescType. NSPR has
+ * kept this layout since 1998: it is its ABI.
+ */
+static __always_inline bool nspr_fd_is_layered(const void *fd)
+{
+	__u64 methods = 0;
+	__s32 file_type = 0, identity = 0;
+
+	if (bpf_probe_read_user(&methods, sizeof(methods), fd) || !methods ||
+	    bpf_probe_read_user(&file_type, sizeof(file_type), (void *)methods) ||
+	    bpf_probe_read_user(&identity, sizeof(identity), (const char *)fd + 40))
+		return false;
+	return file_type == PR_DESC_LAYERED && identity > 0;
+}
+
+/*
+ * Counts a probed call we do not report as nested in the thread's current
+ * one, so that its return does not end the outer call. Returns true when it
+ * was nested.
+ */
+static __always_inline bool nest_in_current_call(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
+
+	if (!cur || PT_REGS_SP(ctx) >= cur->sp)
+		return false;
+	cur->depth++;
+	return true;
+}
+
+/* PRInt32 PR_Read(PRFileDesc *, void *, PRInt32), and PR_Recv(..., flags, timeout). */
+SEC("uprobe")
+int BPF_KPROBE(nspr_read_enter, void *fd, void *buf, int amount)
+{
+	if (!nspr_fd_is_layered(fd))
+		return nest_in_current_call(ctx), 0;
+	return enter_call(ctx, TLS_CALL_READ, fd, buf, NULL);
+}
+
+/* PRInt32 PR_Write(PRFileDesc *, const void *, PRInt32), and PR_Send(..., flags, timeout). */
+SEC("uprobe")
+int BPF_KPROBE(nspr_write_enter, void *fd, const void *buf, int amount)
+{
+	if (!nspr_fd_is_layered(fd))
+		return nest_in_current_call(ctx), 0;
+	return enter_call(ctx, TLS_CALL_WRITE, fd, buf, NULL);
 }
 
 /* void _dl_debug_state(void): the dynamic linker changed the link map (startup, dlopen). */

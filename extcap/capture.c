@@ -21,6 +21,7 @@
 #include "probes.h"
 #include "procinfo.h"
 #include "record.h"
+#include "target_report.h"
 #include "targets.h"
 #include "tlsdump.h"
 #include "wire.h"
@@ -680,29 +681,37 @@ static bool comm_is(pid_t pid, const char *comm)
 	return !strcmp(buf, comm);
 }
 
-/* Scans the processes -p and -c select (the union, as the capture does). */
-static void scan_selected_processes(struct capture *cap)
+/* Returns the processes -p and -c select (the union, as the capture does), or NULL for all. */
+static GArray *selected_pids(const struct tlsdump_options *opts)
 {
-	const struct tlsdump_options *opts = cap->opts;
+	GArray *pids;
 	DIR *proc;
 	struct dirent *de;
 
-	for (size_t i = 0; i < opts->n_pids; i++)
-		targets_scan_pid(cap->targets, opts->pids[i], attach_found_file, cap);
+	if (!opts->n_pids && !opts->comm[0])
+		return NULL;
+	pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	for (size_t i = 0; i < opts->n_pids; i++) {
+		pid_t pid = (pid_t)opts->pids[i];
+
+		g_array_append_val(pids, pid);
+	}
 	if (!opts->comm[0] || !(proc = opendir("/proc")))
-		return;
+		return pids;
 	while ((de = readdir(proc))) {
 		pid_t pid = (pid_t)atoi(de->d_name);
 
 		if (pid > 0 && comm_is(pid, opts->comm))
-			targets_scan_pid(cap->targets, pid, attach_found_file, cap);
+			g_array_append_val(pids, pid);
 	}
 	closedir(proc);
+	return pids;
 }
 
 int capture_list_targets(const struct tlsdump_options *opts)
 {
 	struct capture cap;
+	GArray *pids;
 	int err;
 
 	capture_init(&cap, opts);
@@ -711,17 +720,10 @@ int capture_list_targets(const struct tlsdump_options *opts)
 		err = probes_load(opts, &cap.probes);
 	if (err)
 		goto cleanup;
-	/* With -p/-c, only what the selected processes map. */
-	if (opts->n_pids || opts->comm[0])
-		scan_selected_processes(&cap);
-	else
-		targets_scan_all(cap.targets, attach_found_file, &cap);
-	printf("%-6s %-8s %-28s %-10s %s\n", "TARGET", "PID", "LIBRARY", "VERSION", "FILE / STATUS");
-	for (uint32_t i = 0; i < targets_count(cap.targets); i++) {
-		struct target_file *f = targets_get(cap.targets, i);
-		printf("%-6u %-8d %-28s %-10s %s\n       %s\n", f->cookie, f->first_pid, f->name,
-		       f->version[0] ? f->version : "-", f->path, f->status);
-	}
+	pids = selected_pids(opts);
+	target_report_print(stdout, cap.targets, pids, attach_found_file, &cap);
+	if (pids)
+		g_array_free(pids, TRUE);
 cleanup:
 	capture_free(&cap);
 	return err;

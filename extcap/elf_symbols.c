@@ -2,6 +2,7 @@
 #include "elf_symbols.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -116,21 +117,36 @@ int elf_find_functions(const char *path, struct elf_symbol_query *queries, size_
 	return found;
 }
 
-/* Returns the first @prefix in [@buf, @buf + @len) followed by a digit, or NULL. */
-static const char *find_banner(const char *buf, size_t len, const char *prefix)
+/* Tells whether the string at @s (up to @end) is made of digits and dots only. */
+static bool only_version_chars(const char *s, const char *end)
+{
+	for (; s < end && *s; s++)
+		if ((*s < '0' || *s > '9') && *s != '.')
+			return false;
+	return s < end;
+}
+
+/*
+ * Returns the first @prefix in [@buf, @buf + @len) followed by a digit and
+ * meeting @flags (enum elf_version_flag), or NULL.
+ */
+static const char *find_banner(const char *buf, size_t len, const char *prefix, unsigned flags)
 {
 	size_t plen = strlen(prefix);
 	const char *end = buf + len, *hit = buf;
 
 	while ((hit = memmem(hit, end - hit, prefix, plen))) {
-		if (hit + plen < end && hit[plen] >= '0' && hit[plen] <= '9')
+		if (hit + plen < end && hit[plen] >= '0' && hit[plen] <= '9' &&
+		    (!(flags & ELF_VERSION_STRING_START) || hit == buf || hit[-1] == '\0') &&
+		    (!(flags & ELF_VERSION_DIGITS_ONLY) || only_version_chars(hit + plen, end)))
 			return hit;
 		hit += plen;
 	}
 	return NULL;
 }
 
-int elf_find_version_banner(const char *path, const char *prefix, char *out, size_t out_len)
+int elf_find_version(const char *path, const char *prefix, unsigned flags, char *out,
+		     size_t out_len)
 {
 	Elf_Scn *scn = NULL;
 	Elf *elf;
@@ -151,7 +167,7 @@ int elf_find_version_banner(const char *path, const char *prefix, char *out, siz
 		data = elf_getdata(scn, NULL);
 		if (!data || !data->d_buf)
 			continue;
-		hit = find_banner(data->d_buf, data->d_size, prefix);
+		hit = find_banner(data->d_buf, data->d_size, prefix, flags);
 		if (!hit)
 			continue;
 		end = (const char *)data->d_buf + data->d_size;
@@ -164,4 +180,9 @@ int elf_find_version_banner(const char *path, const char *prefix, char *out, siz
 	}
 	elf_close(fd, elf);
 	return err;
+}
+
+int elf_find_version_banner(const char *path, const char *prefix, char *out, size_t out_len)
+{
+	return elf_find_version(path, prefix, 0, out, out_len);
 }

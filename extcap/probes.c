@@ -24,26 +24,66 @@ struct probes {
 	GPtrArray *links; /* struct bpf_link *, destroyed on detach */
 };
 
+/* Which files a probe spec applies to. */
+enum spec_family {
+	FAMILY_OPENSSL, /* OpenSSL and BoringSSL: the same API */
+	FAMILY_GNUTLS,
+	FAMILY_NSPR,
+	FAMILY_DYNAMIC_LINKER,
+};
+
 /* One probed function: its entry program and whether its return is probed too. */
 struct probe_spec {
-	enum target_kind kind;
+	enum spec_family family;
 	const char *symbol;
 	size_t entry_prog_offset; /* offsetof(struct tlsdump_bpf, progs.X) */
 	bool probe_return;
 	bool wrapper; /* a public read/write wrapper, replaced by the internal function when found */
+	const char *unless; /* skipped when the file defines this function (it does the work) */
 };
 
 #define PROG(name) offsetof(struct tlsdump_bpf, progs.name)
 
 static const struct probe_spec probe_specs[] = {
-	{ TARGET_TLS_LIBRARY, "SSL_read", PROG(ssl_read_enter), true, true },
-	{ TARGET_TLS_LIBRARY, "SSL_write", PROG(ssl_write_enter), true, true },
-	{ TARGET_TLS_LIBRARY, "SSL_read_ex", PROG(ssl_read_ex_enter), true, true },
-	{ TARGET_TLS_LIBRARY, "SSL_write_ex", PROG(ssl_write_ex_enter), true, true },
-	{ TARGET_TLS_LIBRARY, "SSL_write_ex2", PROG(ssl_write_ex2_enter), true, true },
-	{ TARGET_TLS_LIBRARY, "SSL_free", PROG(ssl_free_enter), false, false },
-	{ TARGET_DYNAMIC_LINKER, "_dl_debug_state", PROG(dl_debug_state_enter), false, false },
+	{ FAMILY_OPENSSL, "SSL_read", PROG(ssl_read_enter), true, true, NULL },
+	{ FAMILY_OPENSSL, "SSL_write", PROG(ssl_write_enter), true, true, NULL },
+	{ FAMILY_OPENSSL, "SSL_read_ex", PROG(ssl_read_ex_enter), true, true, NULL },
+	{ FAMILY_OPENSSL, "SSL_write_ex", PROG(ssl_write_ex_enter), true, true, NULL },
+	{ FAMILY_OPENSSL, "SSL_write_ex2", PROG(ssl_write_ex2_enter), true, true, NULL },
+	{ FAMILY_OPENSSL, "SSL_free", PROG(ssl_free_enter), false, false, NULL },
+	/* ssize_t f(gnutls_session_t, void *, size_t[, ...]): SSL_read's shape. */
+	{ FAMILY_GNUTLS, "gnutls_record_recv", PROG(ssl_read_enter), true, false, NULL },
+	{ FAMILY_GNUTLS, "gnutls_record_recv_seq", PROG(ssl_read_enter), true, false, NULL },
+	/* gnutls_record_send jumps to gnutls_record_send2: probing both would
+	 * see one call twice. */
+	{ FAMILY_GNUTLS, "gnutls_record_send2", PROG(ssl_write_enter), true, false, NULL },
+	{ FAMILY_GNUTLS, "gnutls_record_send", PROG(ssl_write_enter), true, false,
+	  "gnutls_record_send2" },
+	{ FAMILY_GNUTLS, "gnutls_deinit", PROG(ssl_free_enter), false, false, NULL },
+	/* PRInt32 f(PRFileDesc *, void *, PRInt32[, ...]) on any NSPR descriptor;
+	 * the probes keep only the SSL-layered ones. */
+	{ FAMILY_NSPR, "PR_Read", PROG(nspr_read_enter), true, false, NULL },
+	{ FAMILY_NSPR, "PR_Recv", PROG(nspr_read_enter), true, false, NULL },
+	{ FAMILY_NSPR, "PR_Write", PROG(nspr_write_enter), true, false, NULL },
+	{ FAMILY_NSPR, "PR_Send", PROG(nspr_write_enter), true, false, NULL },
+	{ FAMILY_NSPR, "PR_Close", PROG(ssl_free_enter), false, false, NULL },
+	{ FAMILY_DYNAMIC_LINKER, "_dl_debug_state", PROG(dl_debug_state_enter), false, false, NULL },
 };
+
+/* Returns the spec family probing @file. */
+static enum spec_family file_family(const struct target_file *file)
+{
+	if (file->kind == TARGET_DYNAMIC_LINKER)
+		return FAMILY_DYNAMIC_LINKER;
+	switch (file->library) {
+	case TLSDUMP_LIB_GNUTLS:
+		return FAMILY_GNUTLS;
+	case TLSDUMP_LIB_NSS:
+		return FAMILY_NSPR;
+	default:
+		return FAMILY_OPENSSL;
+	}
+}
 
 static struct bpf_program *spec_program(struct probes *p, const struct probe_spec *spec)
 {
@@ -86,6 +126,7 @@ static void set_tunables(struct tlsdump_bpf *skel, const struct tlsdump_options 
 	while (ring_bytes < ((uint64_t)opts->ring_buffer_mb << 20))
 		ring_bytes <<= 1;
 
+	skel->rodata->self_tgid = (uint32_t)getpid();
 	skel->rodata->filter_pids = opts->n_pids > 0;
 	skel->rodata->filter_comm = opts->comm[0] != '\0';
 	memcpy((char *)skel->rodata->target_comm, opts->comm, sizeof(opts->comm));
@@ -299,9 +340,19 @@ static int attach_go(struct probes *p, struct target_file *file)
 	return attached ? attached : err;
 }
 
+/* Returns the file offset @queries found for @symbol, or 0. */
+static uint64_t found_offset(const struct elf_symbol_query *queries, size_t n, const char *symbol)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(queries[i].name, symbol))
+			return queries[i].file_offset;
+	return 0;
+}
+
 int probes_attach_file(struct probes *p, struct target_file *file)
 {
 	struct elf_symbol_query queries[G_N_ELEMENTS(probe_specs)];
+	enum spec_family family = file_family(file);
 	size_t n = 0, i;
 	int found, attached = 0, err = 0;
 	bool internals = false;
@@ -314,8 +365,8 @@ int probes_attach_file(struct probes *p, struct target_file *file)
 		goto out;
 	}
 	for (i = 0; i < G_N_ELEMENTS(probe_specs); i++)
-		if (probe_specs[i].kind == file->kind)
-			queries[n++].name = probe_specs[i].symbol;
+		if (probe_specs[i].family == family)
+			queries[n++] = (struct elf_symbol_query){ .name = probe_specs[i].symbol };
 	found = elf_find_functions(file->path, queries, n);
 	if (found <= 0) {
 		err = found < 0 ? found : -ENOENT;
@@ -325,19 +376,21 @@ int probes_attach_file(struct probes *p, struct target_file *file)
 					     "none of the probed functions is defined");
 		goto out;
 	}
-	if (file->kind == TARGET_TLS_LIBRARY && file->library == TLSDUMP_LIB_OPENSSL) {
+	if (file->library == TLSDUMP_LIB_OPENSSL) {
 		internals = attach_openssl_internals(p, file, hooked);
 		attached += internals ? 2 : 0;
 	}
-	for (i = 0, n = 0; i < G_N_ELEMENTS(probe_specs); i++) {
+	for (i = 0; i < G_N_ELEMENTS(probe_specs); i++) {
 		const struct probe_spec *spec = &probe_specs[i];
+		uint64_t offset;
 
-		if (spec->kind != file->kind)
+		if (spec->family != family)
 			continue;
-		if (!queries[n++].file_offset || (internals && spec->wrapper))
+		offset = found_offset(queries, n, spec->symbol);
+		if (!offset || (internals && spec->wrapper) ||
+		    (spec->unless && found_offset(queries, n, spec->unless)))
 			continue;
-		err = attach_site(p, file, spec_program(p, spec), queries[n - 1].file_offset,
-				  spec->probe_return);
+		err = attach_site(p, file, spec_program(p, spec), offset, spec->probe_return);
 		if (err) {
 			log_warn("cannot attach %s in %s: %s", spec->symbol, file->path,
 				 strerror(-err));
@@ -347,7 +400,7 @@ int probes_attach_file(struct probes *p, struct target_file *file)
 		attached++;
 	}
 	if (attached)
-		snprintf(file->status, sizeof(file->status), "hooked %s", hooked->str);
+		snprintf(file->status, sizeof(file->status), "hooked %.140s", hooked->str);
 	else
 		snprintf(file->status, sizeof(file->status), "skipped: attach failed: %s",
 			 strerror(-err));

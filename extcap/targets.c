@@ -15,29 +15,35 @@
 #include "elf_symbols.h"
 #include "go_binary.h"
 #include "log.h"
+#include "tls_stacks.h"
 
 struct target_registry {
 	GPtrArray *files;   /* struct target_file *, index = cookie */
-	GHashTable *seen;   /* "dev:ino" of every file looked at, target or not */
+	GHashTable *seen;   /* "dev:ino" of every file looked at -> cookie + 1, 0: not a target */
 };
 
 /* Library directories searched at start, so the system libssl is probed before first use. */
 static const char *const system_lib_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
-	"/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+	"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+	"/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
 	"/usr/local/lib", "/usr/local/lib64",
 };
 
 struct name_rule {
 	const char *pattern; /* fnmatch() pattern on the file name */
 	enum target_kind kind;
-	enum tlsdump_library library;
 };
 
+/*
+ * Files looked for on disk at start, before any process maps them. Any
+ * other mapped shared object is identified by the functions it defines.
+ */
 static const struct name_rule name_rules[] = {
-	{ "libssl.so*", TARGET_TLS_LIBRARY, TLSDUMP_LIB_OPENSSL },
-	{ "ld-linux*.so*", TARGET_DYNAMIC_LINKER, TLSDUMP_LIB_UNKNOWN },
-	{ "ld-musl-*.so*", TARGET_DYNAMIC_LINKER, TLSDUMP_LIB_UNKNOWN },
+	{ "libssl.so*", TARGET_TLS_LIBRARY },	  /* OpenSSL, BoringSSL */
+	{ "libgnutls.so*", TARGET_TLS_LIBRARY },
+	{ "libnspr4.so*", TARGET_TLS_LIBRARY },	  /* NSS's I/O layer: PR_Read/PR_Write */
+	{ "ld-linux*.so*", TARGET_DYNAMIC_LINKER },
+	{ "ld-musl-*.so*", TARGET_DYNAMIC_LINKER },
 };
 
 struct target_registry *targets_new(void)
@@ -76,26 +82,6 @@ static const struct name_rule *match_name(const char *name)
 	return NULL;
 }
 
-/* Reads the OpenSSL version from libcrypto next to @ssl_path ("3.0.19"), or leaves "". */
-static void openssl_version(const char *ssl_path, char *out, size_t out_len)
-{
-	char crypto_path[PATH_MAX], banner[128];
-	const char *base = strrchr(ssl_path, '/');
-	const char *suffix;
-
-	out[0] = '\0';
-	if (!base || !(suffix = strstr(base, "libssl")))
-		return;
-	snprintf(crypto_path, sizeof(crypto_path), "%.*slibcrypto%s", (int)(suffix - ssl_path),
-		 ssl_path, suffix + strlen("libssl"));
-	if (elf_find_version_banner(crypto_path, "OpenSSL ", banner, sizeof(banner)) &&
-	    elf_find_version_banner(ssl_path, "OpenSSL ", banner, sizeof(banner)))
-		return;
-	/* "OpenSSL 3.0.19 27 Jan 2026": the second word is the version. */
-	if (sscanf(banner, "OpenSSL %31s", out) != 1)
-		out[0] = '\0';
-}
-
 /* Returns a registry key for a file, or false when it cannot be stat'ed. */
 static bool file_key(const char *path, char *key, size_t len, struct stat *st)
 {
@@ -105,39 +91,88 @@ static bool file_key(const char *path, char *key, size_t len, struct stat *st)
 	return true;
 }
 
-/*
- * Registers @path (openable from here) if it is a target file not seen yet,
- * and reports it. @name is the file name used for matching.
- */
-static void consider_file(struct target_registry *reg, const char *path, const char *name,
-			  pid_t pid, target_found_fn found, void *ctx)
-{
-	const struct name_rule *rule = match_name(name);
-	struct target_file *file;
+/* What a scan learns about one file mapped by a process. */
+struct candidate {
+	const char *path; /* openable by tlsdump */
+	const char *name; /* file name as the process knows it */
 	struct stat st;
-	char key[64];
+	pid_t pid;	  /* 0: found on disk */
+};
 
-	if (!rule || !file_key(path, key, sizeof(key), &st) || g_hash_table_contains(reg->seen, key))
-		return;
-	g_hash_table_add(reg->seen, g_strdup(key));
+/* Adds a target for @c to the registry, reports it and returns it. */
+static struct target_file *add_target(struct target_registry *reg, const struct candidate *c,
+				      enum target_kind kind, enum tlsdump_library library,
+				      const char *version, const char *key, target_found_fn found,
+				      void *ctx)
+{
+	struct target_file *file = g_new0(struct target_file, 1);
 
-	file = g_new0(struct target_file, 1);
 	file->cookie = reg->files->len;
-	file->kind = rule->kind;
-	file->library = rule->library;
-	g_strlcpy(file->path, path, sizeof(file->path));
-	g_strlcpy(file->name, name, sizeof(file->name));
-	file->dev = st.st_dev;
-	file->ino = st.st_ino;
-	file->first_pid = pid;
-	if (rule->kind == TARGET_TLS_LIBRARY)
-		openssl_version(path, file->version, sizeof(file->version));
-	snprintf(file->libname, sizeof(file->libname), "%.20s%s%.10s", name,
-		 file->version[0] ? " " : "", file->version);
+	file->kind = kind;
+	file->library = library;
+	g_strlcpy(file->path, c->path, sizeof(file->path));
+	g_strlcpy(file->name, c->name, sizeof(file->name));
+	g_strlcpy(file->version, version, sizeof(file->version));
+	if (library == TLSDUMP_LIB_GO)
+		snprintf(file->libname, sizeof(file->libname), "go %.28s",
+			 version[0] ? version : "(version unknown)");
+	else
+		snprintf(file->libname, sizeof(file->libname), "%.20s%s%.10s", c->name,
+			 version[0] ? " " : "", version);
+	file->dev = c->st.st_dev;
+	file->ino = c->st.st_ino;
+	file->first_pid = c->pid;
 	g_ptr_array_add(reg->files, file);
-	log_info("target %u: %s (%s%s%s) seen in pid %d", file->cookie, path, name,
-		 file->version[0] ? " " : "", file->version, pid);
+	g_hash_table_replace(reg->seen, g_strdup(key), GUINT_TO_POINTER(file->cookie + 1));
+	if (kind == TARGET_GO_BINARY)
+		log_info("target %u: Go program %s (%s) in pid %d", file->cookie, c->name, version,
+			 c->pid);
+	else
+		log_info("target %u: %s %s%s(%s) seen in pid %d", file->cookie,
+			 kind == TARGET_DYNAMIC_LINKER ? "dynamic linker" : tls_stack_name(library),
+			 version, version[0] ? " " : "", c->path, c->pid);
 	found(file, ctx);
+	return file;
+}
+
+/*
+ * Returns the target registered for @key, or NULL; *@known tells whether
+ * the file was looked at before (target or not).
+ */
+static struct target_file *lookup_key(struct target_registry *reg, const char *key, bool *known)
+{
+	gpointer value = NULL;
+
+	*known = g_hash_table_lookup_extended(reg->seen, key, NULL, &value);
+	return value ? g_ptr_array_index(reg->files, GPOINTER_TO_UINT(value) - 1) : NULL;
+}
+
+/*
+ * Looks at a shared object: the dynamic linker by its name, a TLS stack by
+ * the functions it defines (whatever its name: a libnode.so with OpenSSL
+ * inside counts). Each file is examined once. Returns its target or NULL.
+ */
+static struct target_file *consider_file(struct target_registry *reg, const struct candidate *c,
+					 target_found_fn found, void *ctx)
+{
+	const struct name_rule *rule = match_name(c->name);
+	struct target_file *file;
+	struct tls_stack_id id;
+	char key[64];
+	bool known;
+
+	snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)c->st.st_dev,
+		 (unsigned long)c->st.st_ino);
+	file = lookup_key(reg, key, &known);
+	if (known)
+		return file;
+	g_hash_table_insert(reg->seen, g_strdup(key), NULL);
+	if (rule && rule->kind == TARGET_DYNAMIC_LINKER)
+		return add_target(reg, c, TARGET_DYNAMIC_LINKER, TLSDUMP_LIB_UNKNOWN, "", key,
+				  found, ctx);
+	if (tls_stack_identify(c->path, &id))
+		return NULL;
+	return add_target(reg, c, TARGET_TLS_LIBRARY, id.library, id.version, key, found, ctx);
 }
 
 /*
@@ -161,68 +196,82 @@ static void stable_path(pid_t pid, const char *path, const struct stat *st, char
 		g_strlcpy(out, candidate, len);
 }
 
-/*
- * Looks at the executable of @pid: a Go program with crypto/tls is a target
- * of its own (its TLS stack is compiled in). Each executable file is
- * examined once.
- */
-static void consider_executable(struct target_registry *reg, pid_t pid, target_found_fn found,
-				void *ctx)
+/* Tells whether the executable @path is a Go program using crypto/tls; logs why not if broken. */
+static bool is_go_tls_program(const char *path, pid_t pid, char *version, size_t version_len)
 {
-	char exe[64], key[64], msg[256];
-	struct target_file *file;
 	struct go_binary *gb;
 	struct go_func fn;
-	struct stat st;
-	ssize_t n;
-	int err;
+	char why[256];
+	bool tls;
+	int err = go_binary_open(path, &gb, why, sizeof(why));
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	if (!file_key(exe, key, sizeof(key), &st) || g_hash_table_contains(reg->seen, key))
-		return;
-	g_hash_table_add(reg->seen, g_strdup(key));
-	err = go_binary_open(exe, &gb, msg, sizeof(msg));
 	if (err) {
 		if (err != -ENODATA)
-			log_warn("pid %d: skipping its executable: %s", pid, msg);
-		return;
+			log_warn("pid %d: skipping its executable: %s", pid, why);
+		return false;
 	}
-	if (go_binary_find_func(gb, "crypto/tls.(*Conn).Read", &fn)) {
-		go_binary_close(gb);
-		return;
-	}
-	file = g_new0(struct target_file, 1);
-	file->cookie = reg->files->len;
-	file->kind = TARGET_GO_BINARY;
-	file->library = TLSDUMP_LIB_GO;
+	tls = !go_binary_find_func(gb, "crypto/tls.(*Conn).Read", &fn);
+	g_strlcpy(version, go_binary_version(gb) ? go_binary_version(gb) : "", version_len);
+	go_binary_close(gb);
+	return tls;
+}
+
+/*
+ * Looks at the executable of @pid: a Go program with crypto/tls, or a
+ * program with a TLS library linked in statically (node, envoy), is a
+ * target of its own. Each executable file is examined once. Returns its
+ * target or NULL.
+ */
+static struct target_file *consider_executable(struct target_registry *reg, pid_t pid,
+					       target_found_fn found, void *ctx)
+{
+	char exe[64], key[64], link[PATH_MAX], target_path[PATH_MAX];
+	struct candidate c = { .path = target_path, .name = "", .pid = pid };
+	struct target_file *file;
+	struct tls_stack_id id;
+	bool known;
+	ssize_t n;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (!file_key(exe, key, sizeof(key), &c.st))
+		return NULL;
+	file = lookup_key(reg, key, &known);
+	if (known)
+		return file;
+	g_hash_table_insert(reg->seen, g_strdup(key), NULL);
 	/*
 	 * Attach by the file's path seen through the process's root: it stays
 	 * valid after a short-lived process exits. /proc/PID/exe (valid while
 	 * the process lives) serves when the file was deleted or replaced.
 	 */
-	g_strlcpy(file->path, exe, sizeof(file->path));
-	n = readlink(exe, msg, sizeof(msg) - 1);
+	g_strlcpy(target_path, exe, sizeof(target_path));
+	n = readlink(exe, link, sizeof(link) - 1);
 	if (n > 0) {
-		msg[n] = '\0';
-		g_strlcpy(file->name, strrchr(msg, '/') ? strrchr(msg, '/') + 1 : msg,
-			  sizeof(file->name));
-		stable_path(pid, msg, &st, file->path, sizeof(file->path));
+		link[n] = '\0';
+		c.name = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+		stable_path(pid, link, &c.st, target_path, sizeof(target_path));
 	}
-	g_strlcpy(file->version, go_binary_version(gb) ? go_binary_version(gb) : "",
-		  sizeof(file->version));
-	snprintf(file->libname, sizeof(file->libname), "go %.28s",
-		 file->version[0] ? file->version : "(version unknown)");
-	file->dev = st.st_dev;
-	file->ino = st.st_ino;
-	file->first_pid = pid;
-	go_binary_close(gb);
-	g_ptr_array_add(reg->files, file);
-	log_info("target %u: Go program %s (%s) in pid %d", file->cookie, file->name,
-		 file->version, pid);
-	found(file, ctx);
+	if (is_go_tls_program(exe, pid, id.version, sizeof(id.version)))
+		return add_target(reg, &c, TARGET_GO_BINARY, TLSDUMP_LIB_GO, id.version, key,
+				  found, ctx);
+	if (tls_stack_identify(exe, &id))
+		return NULL;
+	return add_target(reg, &c, TARGET_TLS_LIBRARY, id.library, id.version, key, found, ctx);
 }
 
-int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn found, void *ctx)
+/* Appends @file's cookie to @cookies (when both are given and it is not there yet). */
+static void note_target(GArray *cookies, const struct target_file *file)
+{
+	if (!cookies || !file)
+		return;
+	for (guint i = 0; i < cookies->len; i++)
+		if (g_array_index(cookies, uint32_t, i) == file->cookie)
+			return;
+	g_array_append_val(cookies, file->cookie);
+}
+
+int targets_scan_pid_list(struct target_registry *reg, pid_t pid, target_found_fn found,
+			  void *ctx, GArray *cookies)
 {
 	char maps_path[64], line[PATH_MAX + 256], last[PATH_MAX] = "";
 	FILE *maps;
@@ -231,11 +280,11 @@ int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn fou
 	maps = fopen(maps_path, "re");
 	if (!maps)
 		return -errno;
-	consider_executable(reg, pid, found, ctx);
+	note_target(cookies, consider_executable(reg, pid, found, ctx));
 	while (fgets(line, sizeof(line), maps)) {
 		char *path = strchr(line, '/');
-		char *name, host_path[PATH_MAX + 64];
-		struct stat st;
+		char host_path[PATH_MAX + 64];
+		struct candidate c = { .path = host_path, .pid = pid };
 
 		if (!path)
 			continue;
@@ -244,21 +293,34 @@ int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn fou
 		if (!strcmp(path, last))
 			continue;
 		g_strlcpy(last, path, sizeof(last));
-		name = strrchr(path, '/') + 1;
-		if (!match_name(name))
+		c.name = strrchr(path, '/') + 1;
+		/* Shared objects only: the executable was looked at above. */
+		if (!strstr(c.name, ".so"))
 			continue;
 		/* The path is in the process's mount namespace: reach it through its
 		 * root, or directly when it is the same file here (outlives the process). */
 		snprintf(host_path, sizeof(host_path), "/proc/%d/root%s", pid, path);
-		if (!stat(host_path, &st))
-			stable_path(pid, path, &st, host_path, sizeof(host_path));
-		consider_file(reg, host_path, name, pid, found, ctx);
+		if (stat(host_path, &c.st) || !S_ISREG(c.st.st_mode))
+			continue;
+		stable_path(pid, path, &c.st, host_path, sizeof(host_path));
+		note_target(cookies, consider_file(reg, &c, found, ctx));
 	}
 	fclose(maps);
 	return 0;
 }
 
-static void scan_dir(struct target_registry *reg, const char *dir, target_found_fn found, void *ctx)
+int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn found, void *ctx)
+{
+	return targets_scan_pid_list(reg, pid, found, ctx, NULL);
+}
+
+/*
+ * Registers the files of @dir whose names the rules know, and those of its
+ * subdirectories down to @depth more levels (Debian's BoringSSL lives in
+ * .../android/).
+ */
+static void scan_dir(struct target_registry *reg, const char *dir, int depth,
+		     target_found_fn found, void *ctx)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -267,11 +329,22 @@ static void scan_dir(struct target_registry *reg, const char *dir, target_found_
 		return;
 	while ((de = readdir(d))) {
 		char path[PATH_MAX];
+		struct candidate c = { .path = path, .name = de->d_name };
 
-		if (!match_name(de->d_name))
+		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		consider_file(reg, path, de->d_name, 0, found, ctx);
+		/* The real file is in the directory too, under its own name. */
+		if (de->d_type == DT_LNK)
+			continue;
+		if (de->d_type == DT_DIR) {
+			if (depth > 0)
+				scan_dir(reg, path, depth - 1, found, ctx);
+			continue;
+		}
+		if (!match_name(de->d_name) || stat(path, &c.st) || !S_ISREG(c.st.st_mode))
+			continue;
+		consider_file(reg, &c, found, ctx);
 	}
 	closedir(d);
 }
@@ -293,6 +366,6 @@ int targets_scan_all(struct target_registry *reg, target_found_fn found, void *c
 		closedir(proc);
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(system_lib_dirs); i++)
-		scan_dir(reg, system_lib_dirs[i], found, ctx);
+		scan_dir(reg, system_lib_dirs[i], 1, found, ctx);
 	return (int)reg->files->len;
 }

@@ -12,10 +12,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <glib.h>
+
 #include "record.h"
 
 enum target_kind {
-	TARGET_TLS_LIBRARY, /* uprobes on the TLS read/write functions */
+	TARGET_TLS_LIBRARY, /* uprobes on the TLS read/write functions (a library, or an
+			     * executable with one linked in) */
 	TARGET_DYNAMIC_LINKER, /* uprobe on _dl_debug_state: tells us about dlopen */
 	TARGET_GO_BINARY, /* a Go executable with crypto/tls */
 };
@@ -23,7 +26,7 @@ enum target_kind {
 struct target_file {
 	uint32_t cookie;		/* index in the registry; travels with each event */
 	enum target_kind kind;
-	enum tlsdump_library library;	/* for TLS libraries */
+	enum tlsdump_library library;	/* the TLS stack (TLS libraries and Go programs) */
 	char path[PATH_MAX];		/* path openable by tlsdump (through /proc/PID/root) */
 	char name[64];			/* file name, e.g. libssl.so.3 */
 	char version[32];		/* library version, "" when unknown */
@@ -52,6 +55,13 @@ void targets_free(struct target_registry *reg);
  * target file to @found. Returns 0, or -errno when the process is gone.
  */
 int targets_scan_pid(struct target_registry *reg, pid_t pid, target_found_fn found, void *ctx);
+
+/*
+ * Like targets_scan_pid, and appends to @cookies (uint32_t) the cookie of
+ * every target @pid maps or runs, new or known before.
+ */
+int targets_scan_pid_list(struct target_registry *reg, pid_t pid, target_found_fn found,
+			  void *ctx, GArray *cookies);
 
 /*
  * Scans every process, then the system library directories (so a process

@@ -6,11 +6,11 @@ Go servers of the fixture built normal, stripped and PIE run under names of
 their own; `tlsdump --list-targets --log-file L --log-level info`:
 
 * exits 0 with nothing on stderr;
-* lists each as a target: its process id, its name, version go1.19.x (the
-  toolchain's), its file, and the status "hooked crypto/tls Read/Write and
-  writeKeyLog: N probes (register ABI, offsets from DWARF | table for
-  go1.19)" (stripped binaries have no DWARF); the log calls each a "Go
-  program";
+* lists each process with its target: its process id, its name, library
+  "go", version go1.19.x (the toolchain's), status "hooked", its file, and
+  the method "crypto/tls Read/Write and writeKeyLog: N probes (register ABI,
+  offsets from DWARF | table for go1.19)" (stripped binaries have no DWARF);
+  the log calls each a "Go program";
 * the servers still serve afterwards.
 
 `--list-targets -c NAME` / `-p PID` (both in the usage line, `tlsdump
@@ -29,13 +29,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_go_lib as lib  # noqa: E402
 from test_go_lib import e2e  # noqa: E402
 
-HEADER_RE = re.compile(r"^TARGET\s+PID\s+LIBRARY\s+VERSION\s+FILE / STATUS$")
-ENTRY_RE = re.compile(r"^(\d+)\s+(-?\d+)\s+(\S+)\s+(\S+)\s+(\S.*)$")
+HEADER_RE = re.compile(r"^PID\s+COMM\s+LIBRARY\s+VERSION\s+STATUS\s+FILE$")
+ENTRY_RE = re.compile(r"^(-|\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(hooked|skipped|none)\s+(\S.*)$")
 
 
 class GoListTargets(lib.GoTest):
     def list_targets(self, *args, name="list"):
-        """Runs --list-targets; returns ([{target, pid, name, version, file, status}], log)."""
+        """Runs --list-targets; returns ([{pid, name, library, version, status, file, detail}], log)."""
         log = self.path(name + ".log")
         argv = [e2e.BINARY, "--list-targets", "--log-file", log, "--log-level", "info", *args]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=lib.STOP_TIMEOUT,
@@ -52,10 +52,11 @@ class GoListTargets(lib.GoTest):
         for first, second in zip(body[0::2], body[1::2]):
             m = ENTRY_RE.match(first)
             self.assertTrue(m, "target line %r\n%s" % (first, what))
-            self.assertTrue(second.startswith("       ") and second.strip(),
-                            "status line %r\n%s" % (second, what))
-            entries.append(dict(target=int(m.group(1)), pid=int(m.group(2)), name=m.group(3),
-                                version=m.group(4), file=m.group(5), status=second.strip()))
+            self.assertRegex(second, r"^ {9}(method|reason): \S", "detail line\n" + what)
+            entries.append(dict(pid=-1 if m.group(1) == "-" else int(m.group(1)),
+                                name=m.group(2), library=m.group(3), version=m.group(4),
+                                status=m.group(5), file=m.group(6),
+                                detail=second.strip()))
         return entries, e2e.read_text(log), what
 
     def test_go_servers_listed(self):
@@ -72,12 +73,12 @@ class GoListTargets(lib.GoTest):
             mine = [e for e in entries if e["file"] == binary]
             self.assertEqual(len(mine), 1, "one entry for %s\n%s" % (binary, what))
             e = mine[0]
-            self.assertEqual((e["pid"], e["name"], e["version"]), (server.pid, comm, version),
-                             what)
-            self.assertRegex(e["status"], r"^hooked crypto/tls Read/Write and writeKeyLog: "
+            self.assertEqual((e["pid"], e["name"], e["library"], e["version"], e["status"]),
+                             (server.pid, comm, "go", version, "hooked"), what)
+            self.assertRegex(e["detail"], r"^method: crypto/tls Read/Write and writeKeyLog: "
                              r"\d+ probes \(register ABI, offsets from %s\)$" % re.escape(offsets))
-            self.assertRegex(log, r"(?m) info: target %d: Go program %s \(%s\) in pid %d$"
-                             % (e["target"], re.escape(comm), re.escape(version), server.pid))
+            self.assertRegex(log, r"(?m) info: target \d+: Go program %s \(%s\) in pid %d$"
+                             % (re.escape(comm), re.escape(version), server.pid))
         # Listing attached and detached the probes: the servers still work.
         for server, comm, binary, _ in servers:
             self.assertIsNone(server.proc.poll(), "%s exited" % comm)
@@ -98,12 +99,13 @@ class GoListTargets(lib.GoTest):
 
         entries, _, what = self.list_targets("-c", comm, name="list-c")
         self.assertIn(binary, [e["file"] for e in entries], what)
-        self.assertEqual([e for e in entries if e["name"].startswith("libssl.so")], [],
+        self.assertEqual([e for e in entries if "/libssl.so" in e["file"]], [],
                          "--list-targets -c %s lists libssl, which no process named %s maps\n%s"
                          % (comm, comm, what))
 
         entries, _, what = self.list_targets("-p", str(py.pid), name="list-p")
-        self.assertTrue([e for e in entries if e["name"].startswith("libssl.so")], what)
+        self.assertTrue([e for e in entries if "/libssl.so" in e["file"]
+                         and e["pid"] == py.pid and e["library"] == "openssl"], what)
         self.assertNotIn(binary, [e["file"] for e in entries],
                          "--list-targets -p %d lists the Go program of pid %d\n%s"
                          % (py.pid, go.pid, what))
