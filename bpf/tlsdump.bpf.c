@@ -105,6 +105,27 @@ struct {
 	__type(value, __u8);
 } target_pids SEC(".maps");
 
+/*
+ * A TLS write that moved plaintext without any socket syscall: the library
+ * wrote its records into a memory BIO (node's), and the application sends
+ * them from the same thread right after. Keyed by thread.
+ */
+struct bio_flush {
+	__u64 ssl;
+	__u64 min_bytes; /* the records are at least the plaintext plus a header */
+	__u64 ts_ns;
+};
+
+/* How soon after the TLS write its records must be sent to be taken as its flush. */
+#define BIO_FLUSH_WINDOW_NS (20 * 1000 * 1000)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct bio_flush);
+} bio_flushes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 << 20); /* resized by user space before load */
@@ -415,6 +436,12 @@ static __always_inline int emit_call(struct active_call *call, __u64 n, __u8 dir
 			cs->write_retry_ns = call->entry_ns;
 		return 0;
 	}
+	if (dir && !cs->sk) {
+		struct bio_flush flush = { .ssl = call->ssl, .min_bytes = n + 5,
+					   .ts_ns = bpf_ktime_get_ns() };
+
+		bpf_map_update_elem(&bio_flushes, &id, &flush, BPF_ANY);
+	}
 	tmpl = bpf_map_lookup_elem(&event_template, &zero);
 	if (!tmpl)
 		return 0;
@@ -587,14 +614,75 @@ int BPF_KPROBE(dl_debug_state_enter)
 }
 
 /* Any socket syscall made inside a TLS call names the call's socket. */
-static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx)
+/*
+ * The first socket write of a thread after a TLS write into a memory BIO
+ * (see struct bio_flush) sends that write's records: it names the
+ * connection's socket. Binds it and tells user space, whose frames of the
+ * connection so far lack the tuple.
+ */
+static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
+{
+	struct bio_flush *flush = bpf_map_lookup_elem(&bio_flushes, &id);
+	struct conn_key key = { .tgid = id >> 32 };
+	struct conn_bound_event *e;
+	struct conn_state *cs;
+	struct sock *sk;
+
+	if (!flush)
+		return;
+	key.ssl = flush->ssl;
+	if (bpf_ktime_get_ns() - flush->ts_ns > BIO_FLUSH_WINDOW_NS ||
+	    (len && len < flush->min_bytes)) {
+		bpf_map_delete_elem(&bio_flushes, &id);
+		return;
+	}
+	sk = tcp_sock_of_fd(fd);
+	if (!sk)
+		return; /* a pipe or file write: the flush may still come */
+	bpf_map_delete_elem(&bio_flushes, &id);
+	cs = bpf_map_lookup_elem(&ssl_conns, &key);
+	if (!cs || cs->sk)
+		return;
+	cs->sk = (__u64)sk;
+	cs->fd = fd;
+	read_tuple(sk, cs);
+	e = bpf_ringbuf_reserve(&ctl_events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(STAT_CTL_LOST, 1);
+		return;
+	}
+	e->type = CTL_EVENT_CONN_BOUND;
+	e->pid = key.tgid;
+	e->conn_id = cs->conn_id;
+	e->family = cs->family;
+	e->role = cs->role;
+	e->local_port = cs->local_port;
+	e->remote_port = cs->remote_port;
+	e->pad = 0;
+	__builtin_memcpy(e->local_addr, cs->local_addr, 16);
+	__builtin_memcpy(e->remote_addr, cs->remote_addr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Any socket syscall made inside a TLS call names the call's socket.
+ * @write_len: for a write outside TLS calls, the bytes it sends (0:
+ * unknown, as for writev), to recognise a memory BIO's flush.
+ */
+static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, bool is_write,
+					__u64 write_len)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct active_call *call = bpf_map_lookup_elem(&active_calls, &id);
 	struct sock *sk;
 	int fd;
 
-	if (!call || call->fd >= 0)
+	if (!call) {
+		if (is_write)
+			bind_bio_flush(id, (int)ctx->args[0], write_len);
+		return 0;
+	}
+	if (call->fd >= 0)
 		return 0;
 	fd = (int)ctx->args[0];
 	sk = tcp_sock_of_fd(fd);
@@ -606,21 +694,21 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")
-int sys_enter_read(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_read(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, false, 0); }
 SEC("tracepoint/syscalls/sys_enter_write")
-int sys_enter_write(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_write(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, true, ctx->args[2]); }
 SEC("tracepoint/syscalls/sys_enter_readv")
-int sys_enter_readv(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_readv(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, false, 0); }
 SEC("tracepoint/syscalls/sys_enter_writev")
-int sys_enter_writev(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_writev(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, true, 0); }
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, false, 0); }
 SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, true, ctx->args[2]); }
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, false, 0); }
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx); }
+int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return note_call_fd(ctx, true, 0); }
 
 /*
  * close(fd) ends the connection of the TLS object that used fd. The state

@@ -79,6 +79,7 @@ enum ctl_event_type {
 	CTL_EVENT_LIBS_CHANGED = 2, /* the dynamic linker changed a link map (dlopen) */
 	CTL_EVENT_EXIT = 3,	/* a process (thread group) exited */
 	CTL_EVENT_KEYLOG = 4,	/* struct keylog_event: a TLS secret from Go's writeKeyLog */
+	CTL_EVENT_CONN_BOUND = 5, /* struct conn_bound_event: a memory-BIO connection's socket */
 };
 
 /* Control events: small, on their own ring so data pressure never loses them. */
@@ -101,6 +102,25 @@ struct exec_event {
 	__u32 args_len;		/* bytes in args: NUL-separated arguments */
 	char filename[EXEC_FILENAME_MAX];
 	char args[EXEC_ARGS_MAX];
+};
+
+/*
+ * A connection whose TLS library writes into a memory BIO (node) made no
+ * socket syscall inside its calls; the application's flush right after a
+ * write named the socket. Frames already emitted for conn_id lack the
+ * tuple given here.
+ */
+struct conn_bound_event {
+	__u32 type;		/* CTL_EVENT_CONN_BOUND */
+	__u32 pid;
+	__u64 conn_id;
+	__u8 family;
+	__u8 role;
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 pad;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
 };
 
 #define KEYLOG_LABEL_MAX 48

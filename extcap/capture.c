@@ -21,6 +21,7 @@
 #include "probes.h"
 #include "procinfo.h"
 #include "record.h"
+#include "held_frames.h"
 #include "target_report.h"
 #include "targets.h"
 #include "tlsdump.h"
@@ -32,6 +33,11 @@
 #define COMMENT_MAX 4608
 /* Longest a probe handler runs after the capture is told to stop (a 16 MiB copy). */
 #define QUIESCE_WAIT_US 20000
+/*
+ * How long frames without a tuple wait for their socket (held_frames.h):
+ * well inside the wire's merge delay, so they still sort into place.
+ */
+#define HELD_FRAMES_MAX_AGE_NS (150ULL * 1000000ULL)
 
 /* What user space tracks per connection: expected offsets and the resolved role. */
 struct conn_track {
@@ -53,6 +59,7 @@ struct capture {
 	uint64_t oldest_write_ns;   /* last scan of the writes in flight (monotonic), 0: none */
 	uint64_t hold_scanned_ns;   /* when that scan ran */
 	GHashTable *conns; /* conn_id -> struct conn_track * */
+	struct held_frames *held; /* frames waiting for their connection's socket */
 	uint64_t mono_to_real_ns;
 	uint64_t start_real_ns;
 	uint64_t frames;
@@ -190,10 +197,10 @@ static void format_comment(struct capture *cap, const struct tls_data_event *e, 
 		 e->pid, e->tid, e->comm, info->cmdline, info->exe);
 }
 
-static int on_data_event(void *ctx, void *data, size_t size)
+/* Writes the frame of one plaintext chunk (held_emit_fn). */
+static void write_data_event(const struct tls_data_event *e, size_t size, void *ctx)
 {
 	struct capture *cap = ctx;
-	const struct tls_data_event *e = data;
 	struct tlsdump_record rec = { 0 };
 	struct target_file *file;
 	struct conn_track *ct;
@@ -202,8 +209,6 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	uint8_t dir = e->direction & 1;
 	long len;
 
-	if (size < sizeof(*e) || e->len > size - sizeof(*e))
-		return 0; /* cannot happen with our own probes; never trust it blindly */
 	ct = conn_track_get(cap, e->conn_id);
 	rec.direction = dir;
 	rec.role = resolve_role(cap, e, ct);
@@ -236,7 +241,7 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	len = record_encode(&rec, cap->label, cap->encode_buf, cap->encode_buf_len);
 	if (len < 0) {
 		log_warn("cannot encode a frame of %u bytes: %s", e->len, strerror((int)-len));
-		return 0;
+		return;
 	}
 	format_comment(cap, e, comment, sizeof(comment));
 	endpoints_of(&rec, &local, &remote);
@@ -245,6 +250,16 @@ static int on_data_event(void *ctx, void *data, size_t size)
 			   cap->encode_buf, (uint32_t)len, comment, &local, &remote);
 	cap->frames++;
 	cap->bytes += e->len;
+}
+
+static int on_data_event(void *ctx, void *data, size_t size)
+{
+	struct capture *cap = ctx;
+	const struct tls_data_event *e = data;
+
+	if (size < sizeof(*e) || e->len > size - sizeof(*e))
+		return 0; /* cannot happen with our own probes; never trust it blindly */
+	held_frames_offer(cap->held, e, size, clock_ns(CLOCK_MONOTONIC), write_data_event, cap);
 	return 0;
 }
 
@@ -297,6 +312,10 @@ static int on_ctl_event(void *ctx, void *data, size_t size)
 	case CTL_EVENT_KEYLOG:
 		if (size >= sizeof(struct keylog_event))
 			add_keylog_event(cap, data);
+		break;
+	case CTL_EVENT_CONN_BOUND:
+		if (size >= sizeof(struct conn_bound_event))
+			held_frames_bind(cap->held, data, write_data_event, cap);
 		break;
 	}
 	return 0;
@@ -503,6 +522,8 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 			cap->write_error = -EPIPE;
 		}
 		procinfo_expire(cap->procs, clock_ns(CLOCK_MONOTONIC), PROCINFO_GRACE_NS);
+		held_frames_expire(cap->held, clock_ns(CLOCK_MONOTONIC), HELD_FRAMES_MAX_AGE_NS,
+				   false, write_data_event, cap);
 	}
 	close(epfd);
 	return err;
@@ -592,6 +613,7 @@ static void capture_free(struct capture *cap)
 	procinfo_cache_free(cap->procs);
 	if (cap->conns)
 		g_hash_table_destroy(cap->conns);
+	held_frames_free(cap->held);
 	g_free(cap->encode_buf);
 }
 
@@ -603,6 +625,7 @@ static void capture_init(struct capture *cap, const struct tlsdump_options *opts
 	cap->targets = targets_new();
 	cap->procs = procinfo_cache_new();
 	cap->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	cap->held = held_frames_new();
 	cap->encode_buf_len = TLSDUMP_MAX_FRAME_PAYLOAD + 1024;
 	cap->encode_buf = g_malloc(cap->encode_buf_len);
 	cap->mono_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
@@ -642,6 +665,8 @@ int capture_run(const struct tlsdump_options *opts)
 	usleep(QUIESCE_WAIT_US);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	if (!cap.write_error)
+		held_frames_expire(cap.held, 0, 0, true, write_data_event, &cap);
 	if (!cap.write_error)
 		cap.write_error = wire_service(cap.wire, 0, true);
 	probes_read_stats(cap.probes, stats);

@@ -3,6 +3,8 @@
 #include <stddef.h>
 
 const char fixture_banner[] = "FixtureLib notaversion, FixtureLib 1.2.3 (test build)";
+/* Bare versions as GnuTLS keeps its own: only the one standing alone is a version. */
+const char fixture_versions[] = "see 7.0.1 below\0" "7.8.9x\0" "7.10.2";
 
 __attribute__((noinline)) int fixture_alpha(int x)
 {

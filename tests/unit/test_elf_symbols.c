@@ -109,6 +109,14 @@ static void test_version_banner(const char *lib)
 	      err, err ? "" : banner);
 	err = elf_find_version_banner(lib, "NoSuchBanner ", banner, sizeof(banner));
 	CHECK(err == -ENOENT, "missing banner gave %d", err);
+	/* A banner must start a string when asked: "FixtureLib 1.2.3" follows ", ". */
+	err = elf_find_version(lib, "FixtureLib ", ELF_VERSION_STRING_START, banner, sizeof(banner));
+	CHECK(err == -ENOENT, "mid-string banner accepted: %d '%s'", err, err ? "" : banner);
+	/* "7.0.1" is inside a sentence and "7.8.9x" has a letter: "7.10.2" is the version. */
+	err = elf_find_version(lib, "7.", ELF_VERSION_STRING_START | ELF_VERSION_DIGITS_ONLY, banner,
+			       sizeof(banner));
+	CHECK(err == 0 && !strcmp(banner, "7.10.2"), "err %d version '%s'", err,
+	      err ? "" : banner);
 }
 
 static void test_bad_files(const char *lib, const char *tmpdir)
