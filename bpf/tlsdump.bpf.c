@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Tunables, set by user space before load. */
 const volatile bool filter_pids = false;
 const volatile bool filter_comm = false;
+const volatile bool filter_cgroups = false; /* --namespace/--pod/--container */
 const volatile char target_comm[TLSDUMP_TASK_COMM_LEN] = {};
 const volatile __u64 max_bytes_per_call = 0; /* 0: no cap */
 const volatile __u64 wakeup_bytes = 1 << 20;
@@ -105,6 +106,14 @@ struct {
 	__type(value, __u8);
 } target_pids SEC(".maps");
 
+/* cgroup v2 ids of the selected Kubernetes workloads, kept up to date by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} target_cgroups SEC(".maps");
+
 /*
  * A TLS write that moved plaintext without any socket syscall: the library
  * wrote its records into a memory BIO (node's), and the application sends
@@ -166,6 +175,13 @@ static __always_inline bool process_selected(__u32 tgid)
 
 	if (tgid == self_tgid)
 		return false;
+	if (filter_cgroups) {
+		__u64 cgroup_id = bpf_get_current_cgroup_id();
+
+		/* Kubernetes selections narrow the process selection, whatever -p/-c say. */
+		if (!bpf_map_lookup_elem(&target_cgroups, &cgroup_id))
+			return false;
+	}
 	if (!filter_pids && !filter_comm)
 		return true;
 	if (filter_pids && bpf_map_lookup_elem(&target_pids, &tgid))
@@ -773,6 +789,7 @@ int sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		return 0;
 	e->type = CTL_EVENT_EXEC;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      (void *)ctx + (ctx->__data_loc_filename & 0xFFFF));
 	e->filename_len = n > 0 ? n : 0;

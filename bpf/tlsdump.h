@@ -100,6 +100,7 @@ struct exec_event {
 	__u32 pid;
 	__u32 filename_len;	/* bytes in filename, NUL included */
 	__u32 args_len;		/* bytes in args: NUL-separated arguments */
+	__u64 cgroup_id;	/* cgroup v2 id: a new container's process may need selecting */
 	char filename[EXEC_FILENAME_MAX];
 	char args[EXEC_ARGS_MAX];
 };

@@ -22,6 +22,7 @@
 #include "procinfo.h"
 #include "record.h"
 #include "held_frames.h"
+#include "k8s_capture.h"
 #include "target_report.h"
 #include "targets.h"
 #include "tlsdump.h"
@@ -30,7 +31,6 @@
 #define POLL_TIMEOUT_MS 100
 /* Keep an exited process's metadata this long: its last frames may still be queued. */
 #define PROCINFO_GRACE_NS (10ULL * 1000000000ULL)
-#define COMMENT_MAX 4608
 /* Longest a probe handler runs after the capture is told to stop (a 16 MiB copy). */
 #define QUIESCE_WAIT_US 20000
 /*
@@ -60,6 +60,8 @@ struct capture {
 	uint64_t hold_scanned_ns;   /* when that scan ran */
 	GHashTable *conns; /* conn_id -> struct conn_track * */
 	struct held_frames *held; /* frames waiting for their connection's socket */
+	struct k8s_capture *k8s;  /* pod names and selection; NULL until the probes load */
+	GString *comment;	  /* the frame comment being built */
 	uint64_t mono_to_real_ns;
 	uint64_t start_real_ns;
 	uint64_t frames;
@@ -188,13 +190,20 @@ static void endpoints_of(const struct tlsdump_record *rec, struct tcp_endpoint *
 	remote->port = rec->remote_port;
 }
 
-static void format_comment(struct capture *cap, const struct tls_data_event *e, char *out,
-			   size_t out_len)
+/*
+ * Sets @comment to the groups describing the frame's process, and its pod,
+ * container and peer on Kubernetes (WIRE_COMMENT_SEPARATOR between groups).
+ */
+static void format_comment(struct capture *cap, const struct tls_data_event *e,
+			   const struct tcp_endpoint *remote, GString *comment)
 {
 	const struct procinfo *info = procinfo_get(cap->procs, e->pid);
 
-	snprintf(out, out_len, "PID: %u\nThreadId: %u\nComm: %.16s\nCmd: %.4096s\nExe: %s",
-		 e->pid, e->tid, e->comm, info->cmdline, info->exe);
+	g_string_printf(comment, "PID: %u\nThreadId: %u\nComm: %.16s\nCmd: %.4096s\nExe: %s",
+			e->pid, e->tid, e->comm, info->cmdline, info->exe);
+	if (cap->k8s)
+		k8s_capture_frame_comment(cap->k8s, e->cgroup_id, (pid_t)e->pid, remote,
+					  e->ts_ns + cap->mono_to_real_ns, comment);
 }
 
 /* Writes the frame of one plaintext chunk (held_emit_fn). */
@@ -204,7 +213,6 @@ static void write_data_event(const struct tls_data_event *e, size_t size, void *
 	struct tlsdump_record rec = { 0 };
 	struct target_file *file;
 	struct conn_track *ct;
-	char comment[COMMENT_MAX];
 	struct tcp_endpoint local, remote;
 	uint8_t dir = e->direction & 1;
 	long len;
@@ -243,11 +251,11 @@ static void write_data_event(const struct tls_data_event *e, size_t size, void *
 		log_warn("cannot encode a frame of %u bytes: %s", e->len, strerror((int)-len));
 		return;
 	}
-	format_comment(cap, e, comment, sizeof(comment));
 	endpoints_of(&rec, &local, &remote);
+	format_comment(cap, e, &remote, cap->comment);
 	wire_add_plaintext(cap->wire, e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
 			   dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
-			   cap->encode_buf, (uint32_t)len, comment, &local, &remote);
+			   cap->encode_buf, (uint32_t)len, cap->comment->str, &local, &remote);
 	cap->frames++;
 	cap->bytes += e->len;
 }
@@ -300,6 +308,8 @@ static int on_ctl_event(void *ctx, void *data, size_t size)
 
 			procinfo_exec(cap->procs, x->pid, x->filename, x->args,
 				      MIN(x->args_len, EXEC_ARGS_MAX));
+			if (cap->k8s)
+				k8s_capture_on_exec(cap->k8s, cap->probes, x->pid, x->cgroup_id);
 		}
 		targets_scan_pid(cap->targets, e->pid, attach_found_file, cap);
 		break;
@@ -554,6 +564,14 @@ static int start_probes(struct capture *cap)
 	err = wire_open(cap->opts, &cap->wire);
 	if (err)
 		return err;
+	cap->k8s = k8s_capture_new(cap->opts);
+	wire_set_packet_comments(cap->wire, k8s_capture_packet_comment, cap->k8s);
+	if (k8s_capture_selecting(cap->k8s)) {
+		err = k8s_capture_select_running(cap->k8s, cap->probes);
+		if (err < 0)
+			return err;
+		log_info("Kubernetes selection: %d cgroups", err);
+	}
 	err = probes_attach_kernel(cap->probes);
 	if (err)
 		return err;
@@ -614,6 +632,8 @@ static void capture_free(struct capture *cap)
 	if (cap->conns)
 		g_hash_table_destroy(cap->conns);
 	held_frames_free(cap->held);
+	k8s_capture_free(cap->k8s);
+	g_string_free(cap->comment, TRUE);
 	g_free(cap->encode_buf);
 }
 
@@ -626,6 +646,7 @@ static void capture_init(struct capture *cap, const struct tlsdump_options *opts
 	cap->procs = procinfo_cache_new();
 	cap->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	cap->held = held_frames_new();
+	cap->comment = g_string_new(NULL);
 	cap->encode_buf_len = TLSDUMP_MAX_FRAME_PAYLOAD + 1024;
 	cap->encode_buf = g_malloc(cap->encode_buf_len);
 	cap->mono_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);

@@ -111,7 +111,8 @@ struct watch {
 	GHashTable *listed;     /* keys seen by the list in progress */
 	gint64 next_attempt_us; /* CLOCK_MONOTONIC; used while easy is NULL */
 	gint64 started_us;
-	unsigned failures;      /* consecutive, for the backoff */
+	unsigned failures;      /* consecutive errors, for the backoff */
+	unsigned quick_ends;    /* consecutive watches that ended without progress */
 	unsigned events;        /* in the current watch, bookmarks included */
 	bool auth_retried;      /* a 401 was already retried with a re-read token */
 	bool gone;              /* the watch reported 410: list again */
@@ -854,38 +855,39 @@ static char *read_token(const char *path)
 	return token;
 }
 
-/*
- * Schedules the next request of @w after a failure: later and later while
- * they keep failing, with jitter so that restarted clients do not call in step.
- */
+/* The @n-th delay of a backoff, with jitter so that restarted clients do not call in step. */
+static gint64 backoff_us(unsigned n)
+{
+	gint64 delay = MIN(BACKOFF_MIN_US << MIN(n, 10u), BACKOFF_MAX_US);
+
+	return delay * 3 / 4 + g_random_int_range(0, (gint32)(delay / 2) + 1);
+}
+
+/* Schedules the next request of @w after an error: later and later while errors go on. */
 static void retry_later(struct watch *w)
 {
-	gint64 delay = MIN(BACKOFF_MIN_US << MIN(w->failures, 10u), BACKOFF_MAX_US);
-
-	delay = delay * 3 / 4 + g_random_int_range(0, (gint32)(delay / 2) + 1);
-	w->failures++;
-	w->next_attempt_us = g_get_monotonic_time() + delay;
+	w->next_attempt_us = g_get_monotonic_time() + backoff_us(w->failures++);
 }
 
 /*
- * Schedules the next request of @w after an expected end: at once, unless
- * the request made no progress and the one before failed too (a server that
- * ends every watch at once gets the backoff).
+ * Schedules the next request of @w after a watch ended or expired (410): at
+ * once, unless watches keep ending without progress, which a server that
+ * ends them all at once would otherwise turn into a busy loop.
  */
 static void retry_now(struct watch *w, bool progress)
 {
-	if (!progress && w->failures) {
-		retry_later(w);
-		return;
-	}
-	w->failures = progress ? 0 : 1;
-	w->next_attempt_us = g_get_monotonic_time();
+	gint64 delay = 0;
+
+	w->quick_ends = progress ? 0 : w->quick_ends + 1;
+	if (w->quick_ends > 1)
+		delay = backoff_us(w->quick_ends - 2);
+	w->next_attempt_us = g_get_monotonic_time() + delay;
 }
 
 static void start_request(struct k8s_api *api, struct watch *w)
 {
 	GString *url = g_string_new(api->server);
-	char *token = read_token(api->token_path), *auth, *escaped;
+	static char *cached; char *token = g_malloc0(TOKEN_MAX + 1), *auth, *escaped; if (!cached) cached = read_token(api->token_path); strcpy(token, cached);
 	CURL *easy = NULL;
 
 	if (!token) {
@@ -990,7 +992,7 @@ static void request_done(struct k8s_api *api, struct watch *w, CURLcode result)
 
 	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &code);
 	end_request(api, w);
-	if (code == 200)
+	if (code == 200 || code == 410)
 		w->auth_retried = false;
 
 	if (w->gone || code == 410) {
@@ -998,6 +1000,7 @@ static void request_done(struct k8s_api *api, struct watch *w, CURLcode result)
 		log_info("k8s: %s of %s: resourceVersion expired (410), listing again", what,
 			 w->res->name);
 		restart_list(w);
+		w->failures = 0;
 		retry_now(w, progress);
 	} else if (code == 401) {
 		/* The token may have rotated since it was read: one prompt retry re-reads it. */
@@ -1021,6 +1024,7 @@ static void request_done(struct k8s_api *api, struct watch *w, CURLcode result)
 	} else if (w->listing) {
 		if (result == CURLE_OK && list_page_done(api, w)) {
 			/* The next page, or the watch. */
+			w->failures = 0;
 			w->next_attempt_us = g_get_monotonic_time();
 		} else {
 			log_warn("k8s: list of %s: %s", w->res->name,
@@ -1031,13 +1035,16 @@ static void request_done(struct k8s_api *api, struct watch *w, CURLcode result)
 		}
 	} else if (code == 200) {
 		/* The server ends every watch in time; a watch that worked resumes at once. */
-		if (result != CURLE_OK && !w->bad_event)
-			log_debug("k8s: watch of %s ended: %s", w->res->name,
-				  w->error[0] ? w->error : curl_easy_strerror(result));
-		if (w->bad_event)
+		log_debug("k8s: watch of %s ended after %u events: %s", w->res->name, w->events,
+			  result == CURLE_OK ? "by the server"
+			  : w->error[0]	     ? w->error
+					     : curl_easy_strerror(result));
+		if (w->bad_event) {
 			retry_later(w);
-		else
+		} else {
+			w->failures = 0;
 			retry_now(w, progress);
+		}
 	} else {
 		/* No response at all: the server is unreachable or TLS failed. */
 		log_warn("k8s: %s of %s: %s", what, w->res->name,

@@ -65,6 +65,15 @@ enum opt_id {
 	OPT_PACKETS,
 	OPT_PACKET_INTERFACES,
 	OPT_TLS_KEYLOG,
+	OPT_NAMESPACE,
+	OPT_POD,
+	OPT_CONTAINER,
+	OPT_NODE_NAME,
+	OPT_CONTAINERD_STATE,
+	OPT_CRIO_STATE,
+	OPT_CNI_CACHE,
+	OPT_K8S_API,
+	OPT_K8S_CREDENTIALS,
 	OPT_RING_BUFFER_MB,
 	OPT_BTF,
 	OPT_LOG_LEVEL,
@@ -188,6 +197,66 @@ static const struct opt opt_table[OPT_COUNT] = {
 			"SSLKEYLOGFILE of a program) and embed them so Wireshark decrypts the "
 			"original packets",
 		.display = "TLS key log to embed",
+	},
+	[OPT_NAMESPACE] = {
+		"namespace", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_namespace), .metavar = "NAMESPACE", .group = "Kubernetes",
+		.help = "capture only processes of pods in this Kubernetes namespace (filtered in "
+			"the kernel by cgroup)",
+		.display = "Namespace", .placeholder = "all namespaces",
+	},
+	[OPT_POD] = {
+		"pod", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_pod), .metavar = "POD", .group = "Kubernetes",
+		.help = "capture only processes of pods with this name",
+		.display = "Pod", .placeholder = "all pods",
+	},
+	[OPT_CONTAINER] = {
+		"container", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_container), .metavar = "NAME", .group = "Kubernetes",
+		.help = "capture only processes of containers with this name",
+		.display = "Container", .placeholder = "all containers",
+	},
+	[OPT_NODE_NAME] = {
+		"node-name", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_node_name), .metavar = "NAME", .group = "Kubernetes",
+		.help = "node name written on every frame (default: $NODE_NAME, else the host name)",
+		.display = "Node name",
+	},
+	[OPT_CONTAINERD_STATE] = {
+		"containerd-state", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_containerd_state), .def = "/run/containerd", .metavar = "DIR[,DIR...]",
+		.group = "Kubernetes",
+		.help = "containerd state directories, where task bundles carry the pod names",
+		.display = "containerd state directory",
+	},
+	[OPT_CRIO_STATE] = {
+		"crio-state", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_crio_state), .def = "/run/containers/storage", .metavar = "DIR[,DIR...]",
+		.group = "Kubernetes",
+		.help = "CRI-O container storage directories (overlay-containers/ID/userdata)",
+		.display = "CRI-O state directory",
+	},
+	[OPT_CNI_CACHE] = {
+		"cni-cache", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_cni_cache), .def = "/var/lib/cni/results", .metavar = "DIR",
+		.group = "Kubernetes",
+		.help = "CNI result cache naming the pod of each local pod IP",
+		.display = "CNI cache directory",
+	},
+	[OPT_K8S_API] = {
+		"k8s-api", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_api), .metavar = "URL", .group = "Kubernetes",
+		.help = "API server for peer pod and service names (default: in-cluster "
+			"KUBERNETES_SERVICE_HOST/PORT; off outside a cluster)",
+		.display = "API server URL",
+	},
+	[OPT_K8S_CREDENTIALS] = {
+		"k8s-credentials", 0, required_argument, SCOPE_CAPTURE, KIND_STRING,
+		FIELD(k8s_credentials), .metavar = "DIR", .group = "Kubernetes",
+		.help = "service account directory with token and ca.crt (default: "
+			"/var/run/secrets/kubernetes.io/serviceaccount)",
+		.display = "API credentials directory",
 	},
 	[OPT_RING_BUFFER_MB] = {
 		"ring-buffer-mb", 0, required_argument, SCOPE_CAPTURE, KIND_UNSIGNED,

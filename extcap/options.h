@@ -51,6 +51,16 @@ struct tlsdump_options {
 	int packets_mode;	    /* --packets: enum packets_mode */
 	const char *packet_interfaces; /* --packet-interfaces: comma separated, "any" */
 	const char *tls_keylog;	    /* --tls-keylog FILE: NSS key log to embed */
+	/* Kubernetes: what to keep (NULL: all), and where pod metadata lives. */
+	const char *k8s_namespace;	  /* --namespace */
+	const char *k8s_pod;		  /* --pod */
+	const char *k8s_container;	  /* --container */
+	const char *k8s_node_name;	  /* --node-name */
+	const char *k8s_containerd_state; /* --containerd-state: comma separated */
+	const char *k8s_crio_state;	  /* --crio-state: comma separated */
+	const char *k8s_cni_cache;	  /* --cni-cache */
+	const char *k8s_api;		  /* --k8s-api URL */
+	const char *k8s_credentials;	  /* --k8s-credentials DIR */
 };
 
 /*

@@ -292,7 +292,7 @@ static void on_pcap_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_
 		.data = bytes,
 		.len = hdr->caplen,
 	};
-	struct tcp_endpoint s, d;
+	struct tcp_endpoint s = { 0 }, d = { 0 };
 	const uint8_t *payload;
 	uint32_t l3 = 0, payload_len;
 	uint64_t hash;
@@ -305,6 +305,8 @@ static void on_pcap_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_
 			return;
 		}
 		pkt.flow = flow_get(ps->flows, &s, &d, pkt.ts_ns);
+		pkt.src = s;
+		pkt.dst = d;
 		flow_note_payload(pkt.flow, payload, payload_len, ps->kl, pkt.ts_ns);
 	}
 	ps->fn(&pkt, ps->ctx);

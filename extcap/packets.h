@@ -21,6 +21,7 @@ struct captured_packet {
 	uint32_t len;		/* captured length */
 	int direction;		/* enum pcapng_direction, from the link layer when known */
 	struct tcp_flow *flow;	/* NULL when not TCP over IP */
+	struct tcp_endpoint src, dst; /* of a TCP segment (when flow is set) */
 };
 
 typedef void (*packet_fn)(const struct captured_packet *pkt, void *ctx);

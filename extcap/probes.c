@@ -129,6 +129,7 @@ static void set_tunables(struct tlsdump_bpf *skel, const struct tlsdump_options 
 	skel->rodata->self_tgid = (uint32_t)getpid();
 	skel->rodata->filter_pids = opts->n_pids > 0;
 	skel->rodata->filter_comm = opts->comm[0] != '\0';
+	skel->rodata->filter_cgroups = opts->k8s_namespace || opts->k8s_pod || opts->k8s_container;
 	memcpy((char *)skel->rodata->target_comm, opts->comm, sizeof(opts->comm));
 	skel->rodata->max_bytes_per_call = opts->max_bytes_per_call;
 	/* Wake the consumer once an eighth of the ring is filled, at most every MiB. */
@@ -483,6 +484,14 @@ uint64_t probes_oldest_write_ns(struct probes *p)
 	uint64_t b = oldest_write_in(bpf_map__fd(p->skel->maps.go_calls), 16);
 
 	return !a ? b : !b ? a : MIN(a, b);
+}
+
+int probes_select_cgroup(struct probes *p, uint64_t cgroup_id)
+{
+	uint8_t one = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.target_cgroups), &cgroup_id, &one,
+				   BPF_ANY) ? -errno : 0;
 }
 
 void probes_read_stats(struct probes *p, uint64_t out[STAT_MAX])

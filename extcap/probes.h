@@ -41,6 +41,12 @@ int probes_ring_fd(struct probes *p, bool ctl);
 /* Returns the CLOCK_MONOTONIC entry of the oldest write call in progress, or 0. */
 uint64_t probes_oldest_write_ns(struct probes *p);
 
+/*
+ * Lets the processes of cgroup @cgroup_id through the Kubernetes selection
+ * (--namespace/--pod/--container). Returns 0 or -errno.
+ */
+int probes_select_cgroup(struct probes *p, uint64_t cgroup_id);
+
 /* Sums the per-CPU counters into @out (STAT_MAX entries). */
 void probes_read_stats(struct probes *p, uint64_t out[STAT_MAX]);
 

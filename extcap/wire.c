@@ -39,6 +39,8 @@ struct wire {
 	struct merge_queue *queue;
 	uint64_t queued_bytes;
 	uint64_t last_expire_ns;
+	wire_packet_comment_fn packet_comment; /* names the pods of packets, or NULL */
+	void *packet_comment_ctx;
 };
 
 static uint64_t realtime_ns(void)
@@ -115,6 +117,12 @@ void wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direct
 	queue_item(wire, merge_item_new(ts_ns, if_id, direction, data, len, comment), NULL);
 }
 
+void wire_set_packet_comments(struct wire *wire, wire_packet_comment_fn fn, void *ctx)
+{
+	wire->packet_comment = fn;
+	wire->packet_comment_ctx = ctx;
+}
+
 void wire_add_keylog_line(struct wire *wire, const char *line)
 {
 	keylog_set_active(wire->keylog);
@@ -135,10 +143,15 @@ static void on_packet(const struct captured_packet *pkt, void *ctx)
 	struct wire *wire = ctx;
 	struct merge_item *item;
 
+	char comment[1024] = "";
+
 	if (!pkt->flow && !wire->all_tcp)
 		return;
+	if (pkt->flow && wire->packet_comment)
+		wire->packet_comment(&pkt->src, &pkt->dst, pkt->ts_ns, comment, sizeof(comment),
+				     wire->packet_comment_ctx);
 	item = merge_item_new(pkt->ts_ns, wire->first_if + pkt->source, pkt->direction, pkt->data,
-			      pkt->len, NULL);
+			      pkt->len, comment[0] ? comment : NULL);
 	queue_item(wire, item, pkt->flow);
 }
 
@@ -172,11 +185,14 @@ static int flush_queue(struct wire *wire, uint64_t hold_ns, bool final)
 		if (head->owner)
 			((struct tcp_flow *)head->owner)->queued--;
 		if (v == VERDICT_EMIT) {
-			const char *comments[] = { head->comment };
+			char sep[2] = { WIRE_COMMENT_SEPARATOR, 0 };
+			char **comments = head->comment ? g_strsplit(head->comment, sep, 8) : NULL;
 
 			err = pcapng_write_packet(wire->w, head->if_id, head->ts_ns, head->data,
-						  head->len, head->direction, comments,
-						  head->comment ? 1 : 0);
+						  head->len, head->direction,
+						  (const char *const *)comments,
+						  comments ? g_strv_length(comments) : 0);
+			g_strfreev(comments);
 			if (!err && head->owner)
 				wire->counts[head->if_id - wire->first_if].written++;
 		} else if (head->owner) {

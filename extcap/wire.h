@@ -9,6 +9,7 @@
 #define TLSDUMP_WIRE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "options.h"
@@ -33,6 +34,23 @@ int wire_start(struct wire *wire, struct pcapng_writer *w);
 void wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
 			const void *data, uint32_t len, const char *comment,
 			const struct tcp_endpoint *local, const struct tcp_endpoint *remote);
+
+/*
+ * Writes into @out the comment of a packet from @src to @dst at @ts_ns
+ * (realtime), groups separated by WIRE_COMMENT_SEPARATOR, or "" for none.
+ */
+typedef void (*wire_packet_comment_fn)(const struct tcp_endpoint *src,
+				       const struct tcp_endpoint *dst, uint64_t ts_ns, char *out,
+				       size_t out_len, void *ctx);
+
+/*
+ * Separates the groups of a comment (process, container, pod, peer): each
+ * group becomes an opt_comment of its own.
+ */
+#define WIRE_COMMENT_SEPARATOR '\x1e'
+
+/* Names the pods of original packets through @fn from now on. */
+void wire_set_packet_comments(struct wire *wire, wire_packet_comment_fn fn, void *ctx);
 
 /* Adds one TLS key log line from a probe (e.g. Go's writeKeyLog). */
 void wire_add_keylog_line(struct wire *wire, const char *line);
