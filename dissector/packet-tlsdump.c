@@ -14,6 +14,8 @@
 #define WS_BUILD_DLL
 #include <wireshark.h>
 #include <epan/packet.h>
+#include <epan/epan.h>
+#include <epan/charsets.h>
 #include <epan/expert.h>
 #include <epan/conversation.h>
 #include <epan/proto_data.h>
@@ -21,11 +23,13 @@
 #include <epan/show_exception.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <wsutil/pint.h>
+#include <wiretap/wtap.h>
 
 #include <string.h>
 
 #include "record.h"
 #include "tlsdump-framing.h"
+#include "tlsdump-meta.h"
 
 #ifndef VERSION
 #define VERSION "0.1.0"
@@ -48,6 +52,8 @@ void proto_reg_handoff_tlsdump(void);
 #define TLSDUMP_MAX_MESSAGE (32u * 1024 * 1024)
 /* Bytes kept while looking for a message boundary after lost bytes. */
 #define TLSDUMP_MAX_RESYNC_TAIL (1u << 20)
+/* Key of this dissection's per-packet note that the Kubernetes fields are in the tree. */
+#define TLSDUMP_PROTO_K8S_DONE 1
 /* CONVERSATION_LOG ids of tlsdump connections start here ("td"). */
 #define TLSDUMP_CONV_ID_BASE 0x74640000u
 
@@ -90,11 +96,36 @@ static int hf_tlsdump_encrypted_in = -1;
 static int hf_tlsdump_no_plaintext = -1;
 static int hf_tlsdump_plaintext_frames = -1;
 static int hf_tlsdump_plaintext_in = -1;
+static int hf_tlsdump_k8s_namespace = -1;
+static int hf_tlsdump_k8s_pod = -1;
+static int hf_tlsdump_k8s_pod_uid = -1;
+static int hf_tlsdump_k8s_node = -1;
+static int hf_tlsdump_k8s_container = -1;
+static int hf_tlsdump_k8s_container_id = -1;
+static int hf_tlsdump_k8s_image = -1;
+static int hf_tlsdump_k8s_peer_namespace = -1;
+static int hf_tlsdump_k8s_peer_pod = -1;
+static int hf_tlsdump_k8s_peer_service = -1;
+
+/* The field of each comment key (tlsdump-meta.h), in display order. */
+static int *const hf_tlsdump_k8s[TLSDUMP_META_COUNT] = {
+	[TLSDUMP_META_NAMESPACE] = &hf_tlsdump_k8s_namespace,
+	[TLSDUMP_META_POD] = &hf_tlsdump_k8s_pod,
+	[TLSDUMP_META_POD_UID] = &hf_tlsdump_k8s_pod_uid,
+	[TLSDUMP_META_NODE] = &hf_tlsdump_k8s_node,
+	[TLSDUMP_META_CONTAINER] = &hf_tlsdump_k8s_container,
+	[TLSDUMP_META_CONTAINER_ID] = &hf_tlsdump_k8s_container_id,
+	[TLSDUMP_META_IMAGE] = &hf_tlsdump_k8s_image,
+	[TLSDUMP_META_PEER_NAMESPACE] = &hf_tlsdump_k8s_peer_namespace,
+	[TLSDUMP_META_PEER_POD] = &hf_tlsdump_k8s_peer_pod,
+	[TLSDUMP_META_PEER_SERVICE] = &hf_tlsdump_k8s_peer_service,
+};
 
 static gint ett_tlsdump = -1;
 static gint ett_tlsdump_flags = -1;
 static gint ett_tlsdump_reassembled = -1;
 static gint ett_tlsdump_tcp = -1;
+static gint ett_tlsdump_k8s = -1;
 
 static expert_field ei_tlsdump_truncated = EI_INIT;
 static expert_field ei_tlsdump_bad_magic = EI_INIT;
@@ -121,7 +152,7 @@ static int hf_tcp_dstport = -1;
 static int proto_tcp = -1;
 
 static dissector_handle_t tlsdump_handle;
-static dissector_handle_t tlsdump_tcp_handle;
+static dissector_handle_t tlsdump_post_handle;
 static dissector_handle_t http_handle;
 static dissector_handle_t http2_handle;
 static heur_dissector_list_t tls_heur_list;
@@ -1554,6 +1585,111 @@ static void add_analysis(tvbuff_t *tvb, packet_info *pinfo, proto_item *ti, prot
 	}
 }
 
+/* ---- Kubernetes metadata (every frame, from its comments) -------------- */
+
+/*
+ * The frame's pcapng block: the one edited in the GUI when its comments were
+ * changed, else the one read from the file. NULL when there is none.
+ */
+static wtap_block_t frame_block(packet_info *pinfo)
+{
+	if (pinfo->fd->has_modified_block)
+		return epan_get_modified_block(pinfo->epan, pinfo->fd);
+	return pinfo->rec ? pinfo->rec->block : NULL;
+}
+
+/*
+ * Whether @tree wants the Kubernetes fields: it is shown, or a filter, a
+ * column or -T fields refers to one of them. Spares parsing every frame's
+ * comments when nothing asks for them.
+ */
+static gboolean k8s_wanted(proto_tree *tree)
+{
+	guint i;
+
+	for (i = 0; i < TLSDUMP_META_COUNT; i++)
+		if (proto_field_is_referenced(tree, *hf_tlsdump_k8s[i]))
+			return TRUE;
+	return FALSE;
+}
+
+/* Appends "WHAT NS/NAME" (either may be NULL) to a summary, after @sep. */
+static void append_k8s_name(wmem_strbuf_t *label, const char **sep, const char *what,
+			    const char *ns, const char *name)
+{
+	wmem_strbuf_append_printf(label, "%s%s %s%s%s", *sep, what, ns ? ns : "",
+				  ns && name ? "/" : "", name ? name : "");
+	*sep = ", ";
+}
+
+/*
+ * Adds a "Kubernetes" subtree to @tree with a field for each key of
+ * tlsdump-meta.h the frame's comments carry (the first occurrence of a key
+ * wins), once per dissection of a frame: the tlsdump dissector puts it in its
+ * own tree, the postdissector on any other frame. Adds nothing when no key is
+ * there, or when nothing wants the fields (k8s_wanted()).
+ */
+static void add_k8s(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+{
+	struct tlsdump_meta m;
+	const char *val[TLSDUMP_META_COUNT];
+	wtap_block_t block;
+	wmem_strbuf_t *label;
+	proto_tree *st;
+	proto_item *ti, *it;
+	const char *sep = ": ";
+	guint i, n, found = 0;
+
+	if (!k8s_wanted(tree) ||
+	    p_get_proto_data(pinfo->pool, pinfo, proto_tlsdump, TLSDUMP_PROTO_K8S_DONE))
+		return;
+	p_add_proto_data(pinfo->pool, pinfo, proto_tlsdump, TLSDUMP_PROTO_K8S_DONE,
+			 GUINT_TO_POINTER(1));
+	block = frame_block(pinfo);
+	n = block ? wtap_block_count_option(block, OPT_COMMENT) : 0;
+	if (!n)
+		return;
+	tlsdump_meta_init(&m);
+	for (i = 0; i < n; i++) {
+		char *comment = NULL;
+
+		if (wtap_block_get_nth_string_option_value(block, OPT_COMMENT, i, &comment) ==
+			    WTAP_OPTTYPE_SUCCESS && comment)
+			found += tlsdump_meta_parse(&m, comment, strlen(comment));
+	}
+	if (!found)
+		return;
+	/* Comments are meant to be UTF-8, but nothing checked that: replace what is not. */
+	for (i = 0; i < TLSDUMP_META_COUNT; i++)
+		val[i] = m.v[i].ptr ? (const char *)get_utf_8_string(pinfo->pool,
+								      (const guint8 *)m.v[i].ptr,
+								      (gint)m.v[i].len)
+				    : NULL;
+
+	/* "Kubernetes: pod NS/POD, container C, peer NS/POD, service S" */
+	label = wmem_strbuf_new(pinfo->pool, "Kubernetes");
+	if (val[TLSDUMP_META_POD] || val[TLSDUMP_META_NAMESPACE])
+		append_k8s_name(label, &sep, val[TLSDUMP_META_POD] ? "pod" : "namespace",
+				val[TLSDUMP_META_NAMESPACE], val[TLSDUMP_META_POD]);
+	if (val[TLSDUMP_META_CONTAINER])
+		append_k8s_name(label, &sep, "container", NULL, val[TLSDUMP_META_CONTAINER]);
+	if (val[TLSDUMP_META_PEER_POD] || val[TLSDUMP_META_PEER_NAMESPACE])
+		append_k8s_name(label, &sep, val[TLSDUMP_META_PEER_POD] ? "peer" : "peer namespace",
+				val[TLSDUMP_META_PEER_NAMESPACE], val[TLSDUMP_META_PEER_POD]);
+	if (val[TLSDUMP_META_PEER_SERVICE])
+		append_k8s_name(label, &sep, "service", NULL, val[TLSDUMP_META_PEER_SERVICE]);
+
+	st = proto_tree_add_subtree(tree, tvb, 0, 0, ett_tlsdump_k8s, &ti,
+				    wmem_strbuf_get_str(label));
+	proto_item_set_generated(ti);
+	for (i = 0; i < TLSDUMP_META_COUNT; i++) {
+		if (!val[i])
+			continue;
+		it = proto_tree_add_string(st, *hf_tlsdump_k8s[i], tvb, 0, 0, val[i]);
+		proto_item_set_generated(it);
+	}
+}
+
 static int dissect_tlsdump(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
 	proto_item *ti;
@@ -1568,9 +1704,11 @@ static int dissect_tlsdump(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	tt = proto_item_add_subtree(ti, ett_tlsdump);
 
 	if (!dissect_header(tvb, pinfo, tt, ti, &hdr)) {
+		add_k8s(tvb, pinfo, tt);
 		col_set_str(pinfo->cinfo, COL_INFO, "[Malformed tlsdump header]");
 		return tvb_captured_length(tvb);
 	}
+	add_k8s(tvb, pinfo, tt);
 	payload_tvb = tvb_new_subset_length(tvb, hdr.hdr_len, hdr.payload_len);
 	if (hdr.payload_len)
 		proto_tree_add_item(tt, hf_tlsdump_payload, tvb, hdr.hdr_len, hdr.payload_len, ENC_NA);
@@ -1638,10 +1776,10 @@ static gboolean tlsdump_dissected(packet_info *pinfo)
 }
 
 /*
- * Postdissector: on the packets of a real TCP connection, shows whether the
- * capture holds plaintext of it. A connection where TLS was seen but no
- * plaintext frame gets tlsdump.no_plaintext on all its packets: the traffic
- * tlsdump did not decrypt (a library or a process not captured).
+ * Postdissector, second part: on the packets of a real TCP connection, shows
+ * whether the capture holds plaintext of it. A connection where TLS was seen
+ * but no plaintext frame gets tlsdump.no_plaintext on all its packets: the
+ * traffic tlsdump did not decrypt (a library or a process not captured).
  *
  * The first pass records which packet was the connection's first TLS one;
  * the plaintext frames count themselves in analyse(). A connection's handshake
@@ -1718,6 +1856,17 @@ static int dissect_tlsdump_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 		proto_item_set_generated(it);
 	}
 	return tvb_captured_length(tvb);
+}
+
+/*
+ * The postdissector, called on every frame: the Kubernetes fields of frames
+ * the tlsdump dissector did not see (the original packets, plaintext labelled
+ * for http), then the encrypted packets' link to their plaintext.
+ */
+static int dissect_tlsdump_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+	add_k8s(tvb, pinfo, tree);
+	return dissect_tlsdump_tcp(tvb, pinfo, tree, data);
 }
 
 /* ---- registration ------------------------------------------------------- */
@@ -1839,12 +1988,46 @@ void proto_register_tlsdump(void)
 		{ &hf_tlsdump_plaintext_in,
 		  { "Plaintext from frame", "tlsdump.plaintext_in", FT_FRAMENUM, BASE_NONE, NULL,
 		    0x0, "First tlsdump plaintext frame of this TCP connection", HFILL } },
+		{ &hf_tlsdump_k8s_namespace,
+		  { "Namespace", "tlsdump.k8s.namespace", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Namespace of the pod at the local end (comment key PodNamespace)",
+		    HFILL } },
+		{ &hf_tlsdump_k8s_pod,
+		  { "Pod", "tlsdump.k8s.pod", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Pod at the local end: the captured process's (comment key PodName)", HFILL } },
+		{ &hf_tlsdump_k8s_pod_uid,
+		  { "Pod UID", "tlsdump.k8s.pod_uid", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "UID of the pod at the local end (comment key PodUID)", HFILL } },
+		{ &hf_tlsdump_k8s_node,
+		  { "Node", "tlsdump.k8s.node", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Kubernetes node the capture ran on (comment key NodeName)", HFILL } },
+		{ &hf_tlsdump_k8s_container,
+		  { "Container", "tlsdump.k8s.container", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Container at the local end (comment key ContainerName)", HFILL } },
+		{ &hf_tlsdump_k8s_container_id,
+		  { "Container ID", "tlsdump.k8s.container_id", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Runtime id of the container (comment key ContainerId)", HFILL } },
+		{ &hf_tlsdump_k8s_image,
+		  { "Image", "tlsdump.k8s.image", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Image of the container (comment key ContainerImage)", HFILL } },
+		{ &hf_tlsdump_k8s_peer_namespace,
+		  { "Peer namespace", "tlsdump.k8s.peer_namespace", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Namespace of the pod or service at the other end (comment key PeerNamespace)",
+		    HFILL } },
+		{ &hf_tlsdump_k8s_peer_pod,
+		  { "Peer pod", "tlsdump.k8s.peer_pod", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Pod at the other end of the connection (comment key PeerPod)", HFILL } },
+		{ &hf_tlsdump_k8s_peer_service,
+		  { "Peer service", "tlsdump.k8s.peer_service", FT_STRING, BASE_NONE, NULL, 0x0,
+		    "Service whose address the connection went to (comment key PeerService)",
+		    HFILL } },
 	};
 	static gint *ett[] = {
 		&ett_tlsdump,
 		&ett_tlsdump_flags,
 		&ett_tlsdump_reassembled,
 		&ett_tlsdump_tcp,
+		&ett_tlsdump_k8s,
 	};
 	static ei_register_info ei[] = {
 		{ &ei_tlsdump_truncated,
@@ -1908,8 +2091,8 @@ void proto_register_tlsdump(void)
 	expert_register_field_array(expert_tlsdump, ei, array_length(ei));
 
 	tlsdump_handle = register_dissector("tlsdump", dissect_tlsdump, proto_tlsdump);
-	tlsdump_tcp_handle = create_dissector_handle(dissect_tlsdump_tcp, proto_tlsdump);
-	register_postdissector(tlsdump_tcp_handle);
+	tlsdump_post_handle = create_dissector_handle(dissect_tlsdump_post, proto_tlsdump);
+	register_postdissector(tlsdump_post_handle);
 	tlsdump_conns = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), tlsdump_conn_hash,
 					       tlsdump_conn_equal);
 	register_init_routine(tlsdump_init);

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,11 +130,13 @@ struct k8s_api {
 	GThread *thread;
 	gint stopping;
 	gint64 last_prune_us;
+	GRand *rand; /* the thread's own: g_random_*() shares one behind a lock */
 	struct watch watches[N_WATCHES];
 	/* "ns/pod" -> GPtrArray of service names, one per EndpointSlice listing the pod. */
 	GHashTable *pod_services;
 
-	GMutex lock;         /* guards history: all that lookups read */
+	/* Guards history, all that lookups read; not a GMutex, which race checkers cannot see. */
+	pthread_mutex_t lock;
 	GHashTable *history; /* struct ip_key * -> GArray of struct span, oldest first */
 };
 
@@ -261,7 +264,7 @@ static gboolean ip_key_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, sizeof(struct ip_key)) == 0;
 }
 
-/* Fills @key from a socket address; IPv4-mapped IPv6 becomes IPv4. Returns false for other families. */
+/* Fills @key from an address of @family (IPv4-mapped IPv6 becomes IPv4); false for others. */
 static bool ip_key_set(struct ip_key *key, int family, const uint8_t *addr)
 {
 	memset(key, 0, sizeof(*key));
@@ -354,7 +357,7 @@ static void history_prune(struct k8s_api *api, uint64_t now_ns)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_mutex_lock(&api->lock);
+	pthread_mutex_lock(&api->lock);
 	g_hash_table_iter_init(&iter, api->history);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		GArray *spans = value;
@@ -368,7 +371,7 @@ static void history_prune(struct k8s_api *api, uint64_t now_ns)
 		if (!spans->len)
 			g_hash_table_iter_remove(&iter);
 	}
-	g_mutex_unlock(&api->lock);
+	pthread_mutex_unlock(&api->lock);
 }
 
 bool k8s_api_lookup_ip(struct k8s_api *api, int family, const uint8_t addr[16],
@@ -380,7 +383,7 @@ bool k8s_api_lookup_ip(struct k8s_api *api, int family, const uint8_t addr[16],
 
 	if (!api || !addr || !ip_key_set(&key, family, addr))
 		return false;
-	g_mutex_lock(&api->lock);
+	pthread_mutex_lock(&api->lock);
 	spans = g_hash_table_lookup(api->history, &key);
 	for (guint i = spans ? spans->len : 0; i-- > 0;) {
 		const struct span *s = &g_array_index(spans, struct span, i);
@@ -392,7 +395,7 @@ bool k8s_api_lookup_ip(struct k8s_api *api, int family, const uint8_t addr[16],
 			break;
 		}
 	}
-	g_mutex_unlock(&api->lock);
+	pthread_mutex_unlock(&api->lock);
 	return found;
 }
 
@@ -465,13 +468,13 @@ static void ip_object_store(struct k8s_api *api, struct watch *w, const char *ke
 	const struct ip_object *old = g_hash_table_lookup(w->objects, key);
 	uint64_t now = realtime_ns();
 
-	g_mutex_lock(&api->lock);
+	pthread_mutex_lock(&api->lock);
 	for (unsigned i = 0; old && i < old->n_ips; i++)
 		if (!ip_object_has(obj, &old->ips[i]))
 			history_close(api, &old->ips[i], old, now);
 	for (unsigned i = 0; i < obj->n_ips; i++)
 		history_open(api, &obj->ips[i], obj, now);
-	g_mutex_unlock(&api->lock);
+	pthread_mutex_unlock(&api->lock);
 	g_hash_table_replace(w->objects, g_strdup(key), obj);
 }
 
@@ -480,10 +483,10 @@ static void ip_object_forget(struct k8s_api *api, void *value)
 	const struct ip_object *obj = value;
 	uint64_t now = realtime_ns();
 
-	g_mutex_lock(&api->lock);
+	pthread_mutex_lock(&api->lock);
 	for (unsigned i = 0; i < obj->n_ips; i++)
 		history_close(api, &obj->ips[i], obj, now);
-	g_mutex_unlock(&api->lock);
+	pthread_mutex_unlock(&api->lock);
 }
 
 /* The service that selects pod @key, or "" if none. */
@@ -591,14 +594,14 @@ static void refresh_pod_service(struct k8s_api *api, const char *key)
 	if (!obj || !service[0] || !strcmp(obj->owner.service, service))
 		return;
 	g_strlcpy(obj->owner.service, service, sizeof(obj->owner.service));
-	g_mutex_lock(&api->lock);
+	pthread_mutex_lock(&api->lock);
 	for (unsigned i = 0; i < obj->n_ips; i++) {
 		struct span *s = open_span(api, &obj->ips[i]);
 
 		if (s && span_is(s, obj))
 			g_strlcpy(s->owner.service, service, sizeof(s->owner.service));
 	}
-	g_mutex_unlock(&api->lock);
+	pthread_mutex_unlock(&api->lock);
 }
 
 static void refresh_slice_pods(struct k8s_api *api, const struct slice *s)
@@ -610,7 +613,8 @@ static void refresh_slice_pods(struct k8s_api *api, const struct slice *s)
 static void apply_slice(struct k8s_api *api, struct watch *w, const char *key, JsonObject *item)
 {
 	JsonObject *meta = member_object(item, "metadata");
-	const char *service = member_string(member_object(meta, "labels"), "kubernetes.io/service-name");
+	JsonObject *labels = member_object(meta, "labels");
+	const char *service = member_string(labels, "kubernetes.io/service-name");
 	const char *ns = member_string(meta, "namespace");
 	JsonArray *endpoints = member_array(item, "endpoints");
 	struct slice *s = g_new0(struct slice, 1), *old = g_hash_table_lookup(w->objects, key);
@@ -624,8 +628,10 @@ static void apply_slice(struct k8s_api *api, struct watch *w, const char *key, J
 		const char *name = member_string(ref, "name");
 		const char *ref_ns = member_string(ref, "namespace");
 
+		if (!ref_ns)
+			ref_ns = ns ? ns : "";
 		if (kind && !strcmp(kind, "Pod") && name)
-			g_ptr_array_add(s->pods, g_strdup_printf("%s/%s", ref_ns ? ref_ns : ns ? ns : "", name));
+			g_ptr_array_add(s->pods, g_strdup_printf("%s/%s", ref_ns, name));
 	}
 	if (old)
 		slice_unref_pods(api, old);
@@ -856,17 +862,17 @@ static char *read_token(const char *path)
 }
 
 /* The @n-th delay of a backoff, with jitter so that restarted clients do not call in step. */
-static gint64 backoff_us(unsigned n)
+static gint64 backoff_us(struct watch *w, unsigned n)
 {
 	gint64 delay = MIN(BACKOFF_MIN_US << MIN(n, 10u), BACKOFF_MAX_US);
 
-	return delay * 3 / 4 + g_random_int_range(0, (gint32)(delay / 2) + 1);
+	return delay * 3 / 4 + g_rand_int_range(w->api->rand, 0, (gint32)(delay / 2) + 1);
 }
 
 /* Schedules the next request of @w after an error: later and later while errors go on. */
 static void retry_later(struct watch *w)
 {
-	w->next_attempt_us = g_get_monotonic_time() + backoff_us(w->failures++);
+	w->next_attempt_us = g_get_monotonic_time() + backoff_us(w, w->failures++);
 }
 
 /*
@@ -880,14 +886,14 @@ static void retry_now(struct watch *w, bool progress)
 
 	w->quick_ends = progress ? 0 : w->quick_ends + 1;
 	if (w->quick_ends > 1)
-		delay = backoff_us(w->quick_ends - 2);
+		delay = backoff_us(w, w->quick_ends - 2);
 	w->next_attempt_us = g_get_monotonic_time() + delay;
 }
 
 static void start_request(struct k8s_api *api, struct watch *w)
 {
 	GString *url = g_string_new(api->server);
-	static char *cached; char *token = g_malloc0(TOKEN_MAX + 1), *auth, *escaped; if (!cached) cached = read_token(api->token_path); strcpy(token, cached);
+	char *token = read_token(api->token_path), *auth, *escaped;
 	CURL *easy = NULL;
 
 	if (!token) {
@@ -954,7 +960,7 @@ static void start_request(struct k8s_api *api, struct watch *w)
 		curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)LIST_STALL_S);
 	} else {
-		/* Quiet watches are normal: no low-speed limit, only the server's timeout and ours. */
+		/* Quiet watches are normal: no low-speed limit, only the two timeouts. */
 		curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)(WATCH_SECONDS + WATCH_GRACE_S));
 	}
 	if (curl_multi_add_handle(api->multi, easy) != CURLM_OK)
@@ -1027,9 +1033,10 @@ static void request_done(struct k8s_api *api, struct watch *w, CURLcode result)
 			w->failures = 0;
 			w->next_attempt_us = g_get_monotonic_time();
 		} else {
+			const char *why = w->error[0] ? w->error : curl_easy_strerror(result);
+
 			log_warn("k8s: list of %s: %s", w->res->name,
-				 result != CURLE_OK ? (w->error[0] ? w->error : curl_easy_strerror(result))
-						    : "unusable response");
+				 result != CURLE_OK ? why : "unusable response");
 			restart_list(w);
 			retry_later(w);
 		}
@@ -1067,9 +1074,11 @@ static gpointer run(gpointer data)
 
 			if (!w->easy && now >= w->next_attempt_us)
 				start_request(api, w);
-			if (!w->easy)
-				timeout_ms = (int)MIN(timeout_ms,
-						      MAX(0, (w->next_attempt_us - now + 999) / 1000));
+			if (!w->easy) {
+				gint64 wait_ms = (w->next_attempt_us - now + 999) / 1000;
+
+				timeout_ms = (int)CLAMP(wait_ms, 0, timeout_ms);
+			}
 		}
 		if (now - api->last_prune_us >= PRUNE_INTERVAL_US) {
 			history_prune(api, realtime_ns());
@@ -1104,7 +1113,7 @@ static char *server_url(const char *server, char *why, size_t why_len)
 		}
 		url = g_strdup(server);
 	} else if (!host || !host[0]) {
-		set_why(why, why_len, "not in a Kubernetes cluster: KUBERNETES_SERVICE_HOST is not set");
+		set_why(why, why_len, "not in a Kubernetes cluster (no KUBERNETES_SERVICE_HOST)");
 		return NULL;
 	} else {
 		/* An IPv6 service address needs brackets in a URL. */
@@ -1138,7 +1147,9 @@ static void api_free(struct k8s_api *api)
 		g_hash_table_destroy(api->pod_services);
 	if (api->history)
 		g_hash_table_destroy(api->history);
-	g_mutex_clear(&api->lock);
+	pthread_mutex_destroy(&api->lock);
+	if (api->rand)
+		g_rand_free(api->rand);
 	g_free(api->server);
 	g_free(api->token_path);
 	g_free(api->ca_path);
@@ -1148,7 +1159,8 @@ static void api_free(struct k8s_api *api)
 
 struct k8s_api *k8s_api_start(const struct k8s_api_config *cfg, char *why, size_t why_len)
 {
-	const char *dir = cfg && cfg->credentials_dir ? cfg->credentials_dir : DEFAULT_CREDENTIALS_DIR;
+	const char *dir = cfg && cfg->credentials_dir ? cfg->credentials_dir
+						      : DEFAULT_CREDENTIALS_DIR;
 	struct k8s_api *api;
 	GError *err = NULL;
 	char *server, *token;
@@ -1169,7 +1181,7 @@ struct k8s_api *k8s_api_start(const struct k8s_api_config *cfg, char *why, size_
 	api->server = server;
 	api->token_path = g_build_filename(dir, "token", NULL);
 	api->ca_path = g_build_filename(dir, "ca.crt", NULL);
-	g_mutex_init(&api->lock);
+	pthread_mutex_init(&api->lock, NULL);
 
 	/* Checked now so that a node outside any cluster says why at once. */
 	token = read_token(api->token_path);
@@ -1198,6 +1210,7 @@ struct k8s_api *k8s_api_start(const struct k8s_api_config *cfg, char *why, size_
 	api->pod_services = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 						  (GDestroyNotify)g_ptr_array_unref);
 	api->last_prune_us = g_get_monotonic_time();
+	api->rand = g_rand_new();
 	for (int i = 0; i < N_WATCHES; i++) {
 		struct watch *w = &api->watches[i];
 

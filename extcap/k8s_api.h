@@ -14,23 +14,26 @@
 #include <stdint.h>
 
 struct k8s_api_config {
-	const char *server;          /* "https://host:port"; NULL: from KUBERNETES_SERVICE_HOST/_PORT */
-	const char *credentials_dir; /* token, ca.crt; NULL: /var/run/secrets/kubernetes.io/serviceaccount */
+	/* "https://host:port"; NULL: from KUBERNETES_SERVICE_HOST/_PORT */
+	const char *server;
+	/* token, ca.crt; NULL: /var/run/secrets/kubernetes.io/serviceaccount */
+	const char *credentials_dir;
 };
 
 struct k8s_ip_owner {
-	char kind[16];       /* "pod" or "service" */
+	char kind[16]; /* "pod" or "service" */
 	char name[254];
 	char namespace_[64];
-	char service[254];   /* pods: a service selecting it via EndpointSlices, "" if none; services: its name */
+	/* pods: a service selecting it via EndpointSlices, "" if none; services: its own name */
+	char service[254];
 };
 
 struct k8s_api;
 
 /*
- * Starts the watcher; returns NULL (and a reason in @why) when not in a
- * cluster or credentials missing: the caller then runs without peer names.
- * Never waits for the server: an unreachable one only means empty lookups.
+ * Starts the watcher; returns NULL (and a reason in @why, errno set) when not
+ * in a cluster or credentials missing: the caller then runs without peer
+ * names. Never waits for the server: an unreachable one only means empty lookups.
  */
 struct k8s_api *k8s_api_start(const struct k8s_api_config *cfg, char *why, size_t why_len);
 

@@ -172,7 +172,8 @@ static int parse_leaf(const char *c, size_t len, struct k8s_cgroup_info *info)
 		const struct leaf_rule *r = &leaf_rules[i];
 		size_t plen = strlen(r->prefix), slen = strlen(r->suffix);
 
-		if (len <= plen + slen || memcmp(c, r->prefix, plen) || !has_suffix(c, len, r->suffix))
+		if (len <= plen + slen || memcmp(c, r->prefix, plen) ||
+		    !has_suffix(c, len, r->suffix))
 			continue;
 		if (!valid_id(c + plen, len - plen - slen))
 			continue;

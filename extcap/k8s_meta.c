@@ -134,7 +134,8 @@ struct k8s_meta *k8s_meta_new(const struct k8s_meta_config *cfg)
 	m->cni_dir = g_strdup(cfg && cfg->cni_cache_dir ? cfg->cni_cache_dir
 							: K8S_CNI_DEFAULT_CACHE_DIR);
 	m->proc_root = g_strdup(cfg && cfg->proc_root ? cfg->proc_root : "/proc");
-	m->recheck_us = cfg && cfg->recheck_ms ? (uint64_t)cfg->recheck_ms * 1000 : DEFAULT_RECHECK_US;
+	m->recheck_us = cfg && cfg->recheck_ms ? (uint64_t)cfg->recheck_ms * 1000
+					       : DEFAULT_RECHECK_US;
 	m->cg = k8s_cgroup_index_new(cfg ? cfg->cgroup_root : NULL);
 	if (m->cg)
 		k8s_cgroup_index_set_min_refresh(m->cg, m->recheck_us);
@@ -219,7 +220,11 @@ static void add_ip(struct k8s_meta *m, GHashTable *table, const struct k8s_ip *i
 	g_hash_table_insert(table, g_memdup2(ip, sizeof(*ip)), pod);
 }
 
-/* Mixes the modification times of the directories the IP table comes from. */
+/*
+ * Mixes the modification times of the directories the IP table comes from.
+ * Files are only ever added and removed there (a new sandbox has a new id,
+ * so a new cache file name), which is what a directory's mtime follows.
+ */
 static uint64_t ip_sources_signature(struct k8s_meta *m)
 {
 	uint64_t sig = 1469598103934665603ULL;
@@ -233,8 +238,10 @@ static uint64_t ip_sources_signature(struct k8s_meta *m)
 			g_strlcpy(path, m->cni_dir, sizeof(path));
 		else
 			snprintf(path, sizeof(path), "%s/overlay-containers", m->state_dirs[i]);
+		/* The inode too: a directory removed and made again within a tick. */
 		if (!stat(path, &st))
-			v = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec + st.st_ino;
+			v = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec +
+			    st.st_ino;
 		sig = (sig ^ v) * 1099511628211ULL;
 	}
 	return sig;
@@ -500,8 +507,9 @@ const struct k8s_workload *k8s_meta_for_process(struct k8s_meta *m, uint64_t cgr
 			refresh_entry(m, prec->e, now);
 		return prec->e ? &prec->e->w : &m->outside;
 	}
-	e = k8s_cgroup_read_pid(m->proc_root, pid, path, sizeof(path)) ? NULL
-									 : entry_for_path(m, path, now);
+	e = NULL;
+	if (!k8s_cgroup_read_pid(m->proc_root, pid, path, sizeof(path)))
+		e = entry_for_path(m, path, now);
 	/* A cgroup too new for the index: remember it by id when the id is its own. */
 	if (e && cgroup_id && m->cg && !rec && cgroup_id_of(m, path) == cgroup_id)
 		remember_cgroup(m, cgroup_id, e);

@@ -67,7 +67,8 @@ static const char *const containerd_task_dirs[] = {
 
 #define CNI_CACHE_KIND "cniCacheV1"
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -268,7 +269,8 @@ static int copy_field(char *dst, size_t size, const char *value, enum field_kind
 			break;
 		}
 		if (!ok) {
-			set_err(err, err_len, "%s: unexpected character 0x%02x", key, (unsigned char)c);
+			set_err(err, err_len, "%s: unexpected character 0x%02x", key,
+				(unsigned char)c);
 			return -EINVAL;
 		}
 	}
@@ -278,7 +280,8 @@ static int copy_field(char *dst, size_t size, const char *value, enum field_kind
 	}
 	if (len >= size) {
 		if (kind != FIELD_IMAGE) {
-			set_err(err, err_len, "%s: %zu characters, more than %zu", key, len, size - 1);
+			set_err(err, err_len, "%s: %zu characters, more than %zu", key, len,
+				size - 1);
 			return -EINVAL;
 		}
 		/* An image reference has no length limit; its start says the most. */
@@ -356,13 +359,15 @@ static int parse_containerd(JsonObject *ann, const char *id, struct k8s_containe
 {
 	int ret;
 
-	if (!json_object_has_member(ann, CTRD_TYPE) && !json_object_has_member(ann, CTRD_POD_NAME)) {
+	if (!json_object_has_member(ann, CTRD_TYPE) &&
+	    !json_object_has_member(ann, CTRD_POD_NAME)) {
 		set_err(err, err_len, "no Kubernetes (CRI) annotations");
 		return -ENODATA;
 	}
 	if ((ret = parse_type(ann, CTRD_TYPE, out, err, err_len)))
 		return ret;
-	ret = take1(out->pod_name, sizeof(out->pod_name), ann, CTRD_POD_NAME, FIELD_NAME, err, err_len);
+	ret = take1(out->pod_name, sizeof(out->pod_name), ann, CTRD_POD_NAME, FIELD_NAME, err,
+		    err_len);
 	if ((ret = required(ret, CTRD_POD_NAME, err, err_len)))
 		return ret;
 	ret = take1(out->pod_namespace, sizeof(out->pod_namespace), ann, CTRD_POD_NAMESPACE,
@@ -451,7 +456,8 @@ static int parse_crio(JsonObject *ann, const char *id, struct k8s_container_info
 	JsonObject *labels, *meta = NULL;
 	int ret = 0;
 
-	if (!json_object_has_member(ann, CRIO_TYPE) && !json_object_has_member(ann, KUBE_POD_NAME)) {
+	if (!json_object_has_member(ann, CRIO_TYPE) &&
+	    !json_object_has_member(ann, KUBE_POD_NAME)) {
 		set_err(err, err_len, "no Kubernetes (CRI-O) annotations");
 		ret = -ENODATA;
 		goto cleanup;
@@ -462,10 +468,11 @@ static int parse_crio(JsonObject *ann, const char *id, struct k8s_container_info
 	if (ret)
 		goto cleanup;
 	{
-		/* The kubelet's labels, copied as annotations; the Labels JSON; sandbox-only keys. */
+		/* The kubelet's labels copied as annotations, the Labels JSON, sandbox keys. */
 		JsonObject *const src[] = { ann, labels, ann };
 		const char *const name_keys[] = { KUBE_POD_NAME, KUBE_POD_NAME, CRIO_KUBE_NAME };
-		const char *const ns_keys[] = { KUBE_POD_NAMESPACE, KUBE_POD_NAMESPACE, CRIO_NAMESPACE };
+		const char *const ns_keys[] = { KUBE_POD_NAMESPACE, KUBE_POD_NAMESPACE,
+						CRIO_NAMESPACE };
 		const char *const uid_keys[] = { KUBE_POD_UID, KUBE_POD_UID, NULL };
 		bool sandbox = out->type == K8S_CONTAINER_SANDBOX;
 
@@ -489,7 +496,8 @@ static int parse_crio(JsonObject *ann, const char *id, struct k8s_container_info
 			goto cleanup;
 		{
 			JsonObject *const src[] = { ann, labels, meta };
-			const char *const keys[] = { KUBE_CONTAINER_NAME, KUBE_CONTAINER_NAME, "name" };
+			const char *const keys[] = { KUBE_CONTAINER_NAME, KUBE_CONTAINER_NAME,
+						     "name" };
 
 			ret = take(out->container_name, sizeof(out->container_name), src, 3, keys,
 				   FIELD_NAME, err, err_len);
@@ -637,7 +645,10 @@ static GPtrArray *subdirs(const char *path, GCompareFunc order)
 	return names;
 }
 
-/* Keeps the most telling outcome of several attempts: success, then a real error, then "not found". */
+/*
+ * Keeps the most telling outcome of several attempts in *@best: success,
+ * else the first real error (with its message), else "not found".
+ */
 static void keep_result(int *best, int ret, const char *err, char *best_err, size_t err_len)
 {
 	if (*best == 0)
@@ -649,11 +660,43 @@ static void keep_result(int *best, int ret, const char *err, char *best_err, siz
 	}
 }
 
+/* Tries @path as container @id's config.json; a success fills @out. */
+static void try_config(const char *path, enum k8s_runtime runtime, const char *id,
+		       struct k8s_container_info *out, int *best, char *err, size_t err_len)
+{
+	struct k8s_container_info info;
+	char msg[256] = "";
+	int ret = load_config(path, runtime, id, &info, msg, sizeof(msg));
+
+	if (!ret)
+		*out = info;
+	keep_result(best, ret, msg, err, err_len);
+}
+
+/* Searches every containerd namespace (k8s.io first) under state directory @dir. */
+static void find_containerd(const char *dir, const char *id, struct k8s_container_info *out,
+			    int *best, char *err, size_t err_len)
+{
+	char path[PATH_MAX];
+
+	for (size_t t = 0; t < G_N_ELEMENTS(containerd_task_dirs) && *best; t++) {
+		GPtrArray *ns;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, containerd_task_dirs[t]);
+		ns = subdirs(path, ns_order);
+		for (guint i = 0; i < ns->len && *best; i++) {
+			snprintf(path, sizeof(path), "%s/%s/%s/%s/config.json", dir,
+				 containerd_task_dirs[t], (char *)g_ptr_array_index(ns, i), id);
+			try_config(path, K8S_RUNTIME_CONTAINERD, id, out, best, err, err_len);
+		}
+		g_ptr_array_free(ns, TRUE);
+	}
+}
+
 int k8s_runtime_find(const char *const *state_dirs, enum k8s_runtime hint, const char *id,
 		     struct k8s_container_info *out, char *err, size_t err_len)
 {
-	bool containerd = hint != K8S_RUNTIME_CRIO, crio = hint != K8S_RUNTIME_CONTAINERD;
-	char msg[256] = "", path[PATH_MAX];
+	char path[PATH_MAX];
 	int best = -ENOENT;
 
 	memset(out, 0, sizeof(*out));
@@ -664,38 +707,13 @@ int k8s_runtime_find(const char *const *state_dirs, enum k8s_runtime hint, const
 	if (!state_dirs)
 		state_dirs = k8s_runtime_default_state_dirs;
 	for (size_t d = 0; state_dirs[d] && best; d++) {
-		for (size_t t = 0; containerd && t < G_N_ELEMENTS(containerd_task_dirs) && best; t++) {
-			GPtrArray *ns;
-
-			snprintf(path, sizeof(path), "%s/%s", state_dirs[d], containerd_task_dirs[t]);
-			ns = subdirs(path, ns_order);
-			for (guint i = 0; i < ns->len && best; i++) {
-				struct k8s_container_info info;
-				int ret;
-
-				snprintf(path, sizeof(path), "%s/%s/%s/%s/config.json", state_dirs[d],
-					 containerd_task_dirs[t], (char *)g_ptr_array_index(ns, i), id);
-				msg[0] = '\0';
-				ret = load_config(path, K8S_RUNTIME_CONTAINERD, id, &info, msg,
-						  sizeof(msg));
-				keep_result(&best, ret, msg, err, err_len);
-				if (!ret)
-					*out = info;
-			}
-			g_ptr_array_free(ns, TRUE);
-		}
-		if (crio && best) {
-			struct k8s_container_info info;
-			int ret;
-
-			snprintf(path, sizeof(path), "%s/overlay-containers/%s/userdata/config.json",
-				 state_dirs[d], id);
-			msg[0] = '\0';
-			ret = load_config(path, K8S_RUNTIME_CRIO, id, &info, msg, sizeof(msg));
-			keep_result(&best, ret, msg, err, err_len);
-			if (!ret)
-				*out = info;
-		}
+		if (hint != K8S_RUNTIME_CRIO)
+			find_containerd(state_dirs[d], id, out, &best, err, err_len);
+		if (hint == K8S_RUNTIME_CONTAINERD || !best)
+			continue;
+		snprintf(path, sizeof(path), "%s/overlay-containers/%s/userdata/config.json",
+			 state_dirs[d], id);
+		try_config(path, K8S_RUNTIME_CRIO, id, out, &best, err, err_len);
 	}
 	return best;
 }
@@ -716,6 +734,24 @@ static void add_refs(const char *dir, enum k8s_runtime runtime, GArray *refs_out
 	g_ptr_array_free(ids, TRUE);
 }
 
+static void list_containerd(const char *dir, GArray *refs_out)
+{
+	char path[PATH_MAX];
+
+	for (size_t t = 0; t < G_N_ELEMENTS(containerd_task_dirs); t++) {
+		GPtrArray *ns;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, containerd_task_dirs[t]);
+		ns = subdirs(path, ns_order);
+		for (guint i = 0; i < ns->len; i++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, containerd_task_dirs[t],
+				 (char *)g_ptr_array_index(ns, i));
+			add_refs(path, K8S_RUNTIME_CONTAINERD, refs_out);
+		}
+		g_ptr_array_free(ns, TRUE);
+	}
+}
+
 int k8s_runtime_list(const char *const *state_dirs, enum k8s_runtime which, GArray *refs_out)
 {
 	guint first = refs_out->len;
@@ -724,22 +760,8 @@ int k8s_runtime_list(const char *const *state_dirs, enum k8s_runtime which, GArr
 	if (!state_dirs)
 		state_dirs = k8s_runtime_default_state_dirs;
 	for (size_t d = 0; state_dirs[d]; d++) {
-		if (which != K8S_RUNTIME_CRIO) {
-			for (size_t t = 0; t < G_N_ELEMENTS(containerd_task_dirs); t++) {
-				GPtrArray *ns;
-
-				snprintf(path, sizeof(path), "%s/%s", state_dirs[d],
-					 containerd_task_dirs[t]);
-				ns = subdirs(path, ns_order);
-				for (guint i = 0; i < ns->len; i++) {
-					snprintf(path, sizeof(path), "%s/%s/%s", state_dirs[d],
-						 containerd_task_dirs[t],
-						 (char *)g_ptr_array_index(ns, i));
-					add_refs(path, K8S_RUNTIME_CONTAINERD, refs_out);
-				}
-				g_ptr_array_free(ns, TRUE);
-			}
-		}
+		if (which != K8S_RUNTIME_CRIO)
+			list_containerd(state_dirs[d], refs_out);
 		if (which != K8S_RUNTIME_CONTAINERD) {
 			snprintf(path, sizeof(path), "%s/overlay-containers", state_dirs[d]);
 			add_refs(path, K8S_RUNTIME_CRIO, refs_out);
@@ -772,7 +794,8 @@ static int parse_cni_ips(JsonObject *result, struct k8s_cni_entry *out, char *er
 				return -EINVAL;
 			}
 			if (k8s_parse_ip(addr, &out->ips[out->n_ips])) {
-				set_err(err, err_len, "result.ips[%u].address: not an IP address", i);
+				set_err(err, err_len, "result.ips[%u].address: not an IP address",
+					i);
 				return -EINVAL;
 			}
 			out->n_ips++;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz pass over the pure C decoders the dissector side relies on: the record
- * header decoder (extcap/record.c) and the plugin's HTTP/1.x and HTTP/2
- * framing (dissector/tlsdump-framing.c). Random and mutated inputs, checked
+ * header decoder (extcap/record.c), the plugin's HTTP/1.x and HTTP/2 framing
+ * (dissector/tlsdump-framing.c) and its packet comment parser
+ * (dissector/tlsdump-meta.c). Random and mutated inputs, checked
  * invariants; built with AddressSanitizer and UBSan when the compiler has
  * them, so an out-of-bounds read fails the run.
  *
@@ -15,6 +16,7 @@
 
 #include "record.h"
 #include "tlsdump-framing.h"
+#include "tlsdump-meta.h"
 
 static uint64_t rng_state = 1;
 
@@ -206,6 +208,106 @@ static void fuzz_h2(void)
 	}
 }
 
+static const char *const comment_seeds[] = {
+	"PID: 4242\nThreadId: 4243\nComm: curl\nCmd: curl https://x/\nExe: /usr/bin/curl",
+	"ContainerName: web\nContainerId: 3f4e5d6c\nContainerImage: reg.example/a/b:1\n",
+	"PodName: frontend-1\r\nPodNamespace: shop\r\nPodUID: 6f1b-2c3d\r\nNodeName: node-1\r\n",
+	"PeerPod: payments-1\nPeerNamespace: shop\nPeerService: payments",
+	"PodName:\nPodName: \t\r\nPodName:x\npodname: y\n PodName: z\nPodNameX: w\n",
+	"PeerService: a:b:c\r\r\n\n\nNodeName:\t n \t",
+	"no colon here\n:\n::\nPodName",
+};
+
+static int meta_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static void fuzz_meta(void)
+{
+	char buf[4096];
+	size_t len = 0;
+	unsigned k, pieces = 1 + rnd() % 5;
+	struct tlsdump_meta m;
+	char *copy;
+
+	for (k = 0; k < pieces; k++) {
+		size_t sl, take;
+
+		if (rnd() % 8 == 0) {
+			/* A long line: maybe just within TLSDUMP_META_MAX_VALUE, maybe beyond. */
+			static const char key[] = "ContainerImage: ";
+
+			take = TLSDUMP_META_MAX_VALUE - 2 + rnd() % 5;
+			if (len + sizeof(key) - 1 + take + 1 > sizeof(buf))
+				break;
+			memcpy(buf + len, key, sizeof(key) - 1);
+			len += sizeof(key) - 1;
+			memset(buf + len, 'a' + (int)(rnd() % 26), take);
+			len += take;
+			buf[len++] = '\n';
+			continue;
+		}
+		if (rnd() % 6 == 0) {
+			take = rnd() % 64;
+			if (len + take > sizeof(buf))
+				break;
+			for (size_t b = 0; b < take; b++)
+				buf[len + b] = (char)rnd();
+			len += take;
+			continue;
+		}
+		{
+			const char *s = comment_seeds[rnd() % (sizeof(comment_seeds) /
+							       sizeof(comment_seeds[0]))];
+
+			sl = strlen(s);
+			/* From anywhere in the seed to anywhere after: cut lines, no line end. */
+			take = sl - (rnd() % 3 ? 0 : rnd() % (sl + 1));
+			if (len + take > sizeof(buf))
+				break;
+			memcpy(buf + len, s + (sl - take), take);
+			len += take;
+		}
+	}
+	mutate((uint8_t *)buf, len);
+
+	/* Exactly @len bytes on the heap, not NUL terminated: ASan sees any overread. */
+	copy = malloc(len ? len : 1);
+	memcpy(copy, buf, len);
+	tlsdump_meta_init(&m);
+	(void)tlsdump_meta_parse(&m, copy, len);
+	for (k = 0; k < TLSDUMP_META_COUNT; k++) {
+		const struct tlsdump_meta_value *v = &m.v[k];
+
+		if (!v->ptr)
+			continue;
+		CHECK(v->ptr >= copy && v->ptr + v->len <= copy + len,
+		      "meta value outside the text");
+		CHECK(v->len > 0 && v->len <= TLSDUMP_META_MAX_VALUE, "meta value length %zu",
+		      v->len);
+		if (v->len)
+			CHECK(!meta_blank(v->ptr[0]) && !meta_blank(v->ptr[v->len - 1]),
+			      "meta value not trimmed");
+		CHECK(!memchr(v->ptr, '\n', v->len), "meta value spans lines");
+		/* The line starts with the key and a colon. */
+		{
+			const char *name = tlsdump_meta_key_name((enum tlsdump_meta_key)k);
+			size_t nl = strlen(name);
+			const char *line = v->ptr;
+
+			while (line > copy && line[-1] != '\n')
+				line--;
+			CHECK((size_t)(v->ptr - line) > nl && memcmp(line, name, nl) == 0 &&
+				      line[nl] == ':',
+			      "meta value not after its key %s", name);
+		}
+	}
+	/* The first occurrence wins: the same text again changes nothing. */
+	CHECK(tlsdump_meta_parse(&m, copy, len) == 0, "meta value replaced by a later one");
+	free(copy);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long iterations = argc > 1 ? strtoul(argv[1], NULL, 0) : 200000;
@@ -217,6 +319,7 @@ int main(int argc, char **argv)
 		fuzz_record();
 		fuzz_h1();
 		fuzz_h2();
+		fuzz_meta();
 	}
 	printf("fuzz_decoders: %lu iterations, %u failures\n", iterations, failures);
 	return failures ? 1 : 0;

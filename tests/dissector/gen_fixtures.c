@@ -27,6 +27,9 @@ struct fixture {
 	int if_id;
 	uint64_t ts;
 	bool label_http; /* frames for the http dissector, as tlsdump --label-http */
+	/* opt_comment options of the packets written until changed (fx_comments()). */
+	const char *const *comments;
+	size_t n_comments;
 };
 
 struct conn {
@@ -64,6 +67,15 @@ static void fx_open(struct fixture *fx, const char *dir, const char *name)
 		fail("cannot add interface to", path);
 	fx->ts = T0_NS;
 	fx->label_http = false;
+	fx->comments = NULL;
+	fx->n_comments = 0;
+}
+
+/* Puts the @n strings of @comments on the packets written from now on. */
+static void fx_comments(struct fixture *fx, const char *const *comments, size_t n)
+{
+	fx->comments = comments;
+	fx->n_comments = n;
 }
 
 static void fx_close(struct fixture *fx)
@@ -79,7 +91,7 @@ static void fx_raw(struct fixture *fx, const uint8_t *buf, size_t len, uint8_t d
 {
 	int err = pcapng_write_packet(fx->w, fx->if_id, fx->ts, buf, (uint32_t)len,
 				      dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
-				      NULL, 0);
+				      fx->comments, fx->n_comments);
 
 	if (err < 0) {
 		errno = -err;
@@ -466,7 +478,8 @@ static void fx_tcp(struct fixture *fx, int if_id, struct tcp_flow *f, bool from_
 	memcpy(pkt + 40, data, len);
 	f->seq[me] += (uint32_t)len + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
 	err = pcapng_write_packet(fx->w, if_id, fx->ts, pkt, (uint32_t)(40 + len),
-				  from_client ? PCAPNG_DIR_OUTBOUND : PCAPNG_DIR_INBOUND, NULL, 0);
+				  from_client ? PCAPNG_DIR_OUTBOUND : PCAPNG_DIR_INBOUND, fx->comments,
+				  fx->n_comments);
 	if (err < 0) {
 		errno = -err;
 		fail("cannot write packet to", "fixture");
@@ -613,7 +626,7 @@ static void fixture_tcp_link(const char *dir, const char *name, bool label_http)
  */
 static void fixture_tls_only(const char *dir)
 {
-	struct fixture fx;
+	struct fixture fx = { 0 };
 	struct tcp_flow b = { "10.0.0.1", "93.184.216.34", 40200, 443, { 2000, 6000 } };
 	uint8_t rec[512];
 	char path[4096];
@@ -634,6 +647,140 @@ static void fixture_tls_only(const char *dir)
 	fx_tcp(&fx, fx.if_id, &b, false, TH_PSH | TH_ACK, rec, tls_server_hello(rec));
 	fx_tcp(&fx, fx.if_id, &b, true, TH_PSH | TH_ACK, rec, tls_app_data(rec, 40, 0xbb));
 	tcp_close(&fx, fx.if_id, &b);
+	fx_close(&fx);
+}
+
+/* ---- Kubernetes metadata in packet comments ------------------------------ */
+
+/* One opt_comment per group, as the extcap writes them (docs/record-format.md). */
+static const char k8s_proc_a[] = "PID: 4242\nThreadId: 4243\nComm: curl\n"
+				 "Cmd: curl https://payments.shop.svc/\nExe: /usr/bin/curl\n";
+static const char k8s_container_a[] =
+	"ContainerName: web\n"
+	"ContainerId: 3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899\n"
+	"ContainerImage: registry.example.com/shop/frontend:1.4.2\n";
+static const char k8s_pod_a[] = "PodName: frontend-7d9c5-x2x4k\nPodNamespace: shop\n"
+				"PodUID: 6f1b2c3d-0000-4a5b-8c9d-0123456789ab\nNodeName: node-1\n";
+/* The same group with CRLF line ends and none after the last line. */
+static const char k8s_pod_a_crlf[] = "PodName: frontend-7d9c5-x2x4k\r\nPodNamespace: shop\r\n"
+				     "PodUID: 6f1b2c3d-0000-4a5b-8c9d-0123456789ab\r\nNodeName: node-1";
+static const char k8s_peer_a[] = "PeerPod: payments-5f6d7-abcde\nPeerNamespace: shop\n"
+				 "PeerService: payments\n";
+static const char k8s_proc_b[] = "PID: 777\nThreadId: 777\nComm: batch\n";
+static const char k8s_pod_b[] = "ContainerName: job\nPodName: batch-29110\nPodNamespace: default\n"
+				"NodeName: node-1\n";
+
+/*
+ * Kubernetes metadata on both kinds of frame: connection A (TLS, plaintext
+ * captured) from pod shop/frontend to the payments service, its original
+ * packets with the container, pod and peer groups and its plaintext with the
+ * process, container and pod groups; connection B (TLS, no plaintext) of
+ * pod default/batch; a malformed plaintext frame of B's process; and plain
+ * HTTP connection C whose packets carry comments that are not ours, or ours
+ * garbled: keys in another case or with blanks, empty and overlong values,
+ * duplicates (the first wins), CRLF, a value that is not UTF-8.
+ */
+static void fixture_k8s(const char *dir)
+{
+	struct fixture fx;
+	struct tcp_flow a = { "10.1.0.5", "10.2.0.9", 40100, 443, { 1000, 5000 } };
+	struct tcp_flow b = { "10.1.0.7", "93.184.216.34", 40200, 443, { 2000, 6000 } };
+	struct tcp_flow h = { "10.1.0.8", "10.2.0.10", 40300, 80, { 3000, 7000 } };
+	struct conn c = client_conn(0);
+	struct conn cb = client_conn(1);
+	static const char req[] = "GET /pay HTTP/1.1\r\nHost: payments\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	const char *a_pkt[] = { k8s_container_a, k8s_pod_a, k8s_peer_a };
+	const char *a_pkt_crlf[] = { k8s_container_a, k8s_pod_a_crlf, k8s_peer_a };
+	const char *a_plain[] = { k8s_proc_a, k8s_container_a, k8s_pod_a };
+	const char *b_pkt[] = { k8s_pod_b };
+	const char *b_plain[] = { k8s_proc_b, k8s_pod_b };
+	const char *not_ours[] = { "PID: 1\nComm: sshd\n", "a note: not metadata" };
+	static char overlong[2100];
+	const char *garbled[] = {
+		NULL, "PodName: third\r\nPodNamespace: a:b\r\n\r\nContainerImage: short",
+	};
+	const char *not_utf8[] = { "PeerService: caf\xc3\nPeerPod: ok\n" };
+	uint8_t rec[512];
+	int ip_if;
+
+	/* An overlong image line between keys in the wrong form, then the real key twice. */
+	{
+		static const char head[] = "podname: lower case key\nPodName : blank before colon\n"
+					   "PodNameX: longer key\n PodName: leading blank\nPodName:\n"
+					   "PodName: \t \r\nContainerImage: ";
+		static const char tail[] = "\nPodName:first  value \t\r\nPodName: second\n\n";
+		size_t hl = strlen(head), xl = sizeof(overlong) - hl - sizeof(tail);
+
+		memcpy(overlong, head, hl);
+		memset(overlong + hl, 'x', xl);
+		memcpy(overlong + hl + xl, tail, sizeof(tail));
+		garbled[0] = overlong;
+	}
+
+	fx_open(&fx, dir, "k8s.pcapng");
+	ip_if = pcapng_add_interface(fx.w, LINKTYPE_RAW_IP, "eth0", "Original packets on eth0",
+				     262144);
+	if (ip_if < 0)
+		fail("cannot add interface to", "k8s.pcapng");
+	c.pid = 4242;
+	c.lport = a.cport;
+	c.local = a.cli;
+	c.remote = a.srv;
+
+	fx_comments(&fx, a_pkt, 3);
+	fx_tcp(&fx, ip_if, &a, true, TH_SYN, NULL, 0);
+	fx_comments(&fx, a_pkt_crlf, 3);
+	fx_tcp(&fx, ip_if, &a, false, TH_SYN | TH_ACK, NULL, 0);
+	fx_comments(&fx, a_pkt, 3);
+	fx_tcp(&fx, ip_if, &a, true, TH_ACK, NULL, 0);
+	fx_tcp(&fx, ip_if, &a, true, TH_PSH | TH_ACK, rec, tls_client_hello(rec));
+	fx_tcp(&fx, ip_if, &a, false, TH_PSH | TH_ACK, rec, tls_server_hello(rec));
+	fx_comments(&fx, a_plain, 3);
+	emit_str(&fx, &c, W, req);
+	fx_comments(&fx, a_pkt, 3);
+	fx_tcp(&fx, ip_if, &a, true, TH_PSH | TH_ACK, rec,
+	       tls_app_data(rec, sizeof(req) + 16, 0xaa));
+
+	fx_comments(&fx, b_pkt, 1);
+	tcp_handshake(&fx, ip_if, &b);
+	fx_tcp(&fx, ip_if, &b, true, TH_PSH | TH_ACK, rec, tls_client_hello(rec));
+
+	fx_comments(&fx, a_pkt, 3);
+	fx_tcp(&fx, ip_if, &a, false, TH_PSH | TH_ACK, rec,
+	       tls_app_data(rec, sizeof(resp) + 16, 0xdd));
+	fx_comments(&fx, a_plain, 3);
+	emit_str(&fx, &c, R, resp);
+
+	/* B's process: a plaintext frame whose header is damaged (bad magic). */
+	{
+		struct tlsdump_record r;
+		uint8_t buf[512];
+		size_t size;
+
+		cb.pid = 777;
+		fill_record(&r, &cb, W, req, strlen(req), 0);
+		size = record_encoded_size(&r, RECORD_LABEL_TLSDUMP);
+		if (record_encode(&r, RECORD_LABEL_TLSDUMP, buf, sizeof(buf)) < 0)
+			exit(1);
+		memcpy(buf + size - TLSDUMP_RECORD_HDR_LEN - r.payload_len, "TLSX", 4);
+		fx_comments(&fx, b_plain, 2);
+		fx_raw(&fx, buf, size, W);
+	}
+
+	fx_comments(&fx, not_ours, 2);
+	tcp_handshake(&fx, ip_if, &h);
+	fx_comments(&fx, garbled, 2);
+	fx_tcp(&fx, ip_if, &h, true, TH_PSH | TH_ACK, req, strlen(req));
+	fx_comments(&fx, not_utf8, 1);
+	fx_tcp(&fx, ip_if, &h, false, TH_PSH | TH_ACK, resp, strlen(resp));
+	fx_comments(&fx, NULL, 0);
+	tcp_close(&fx, ip_if, &h);
+
+	fx_comments(&fx, a_pkt, 3);
+	tcp_close(&fx, ip_if, &a);
+	fx_comments(&fx, b_pkt, 1);
+	tcp_close(&fx, ip_if, &b);
 	fx_close(&fx);
 }
 
@@ -818,10 +965,60 @@ static const struct {
 	SEED("HTTP/1.1 200 OK\r\n\r\nuntil close"),
 };
 
+/*
+ * Writes a random packet comment into @buf (@cap bytes, NUL terminated):
+ * pieces of the Kubernetes groups cut anywhere, random bytes, overlong lines.
+ */
+static void fuzz_comment(char *buf, size_t cap)
+{
+	static const char *const seeds[] = {
+		k8s_proc_a, k8s_container_a, k8s_pod_a, k8s_pod_a_crlf, k8s_peer_a, k8s_pod_b,
+		"PodName:\nPodName: \t\r\npodname: x\n PodName: y\nPodName: \xc3\n",
+	};
+	size_t len = 0;
+	unsigned k, pieces = 1 + rnd() % 4;
+
+	for (k = 0; k < pieces; k++) {
+		const char *s = seeds[rnd() % (sizeof(seeds) / sizeof(seeds[0]))];
+		size_t sl = strlen(s), from = rnd() % 3 ? 0 : rnd() % (sl + 1);
+		size_t take = rnd() % 4 ? sl - from : rnd() % (sl - from + 1);
+
+		if (rnd() % 8 == 0) {
+			/* Random bytes (no NUL: it would end the string), or a long line. */
+			bool line = rnd() % 2;
+
+			take = line ? 900 + rnd() % 300 : rnd() % 100;
+			if (len + take + 1 > cap)
+				break;
+			if (line)
+				memcpy(buf + len, "ContainerImage: ", 16);
+			for (size_t b = line ? 16 : 0; b < take; b++)
+				buf[len + b] = line ? 'i' : (char)(1 + rnd() % 255);
+			len += take;
+			continue;
+		}
+		if (len + take + 1 > cap)
+			break;
+		memcpy(buf + len, s + from, take);
+		len += take;
+	}
+	for (k = rnd() % 4; k && len; k--)
+		buf[rnd() % len] = (char)(1 + rnd() % 255);
+	buf[len] = '\0';
+}
+
 static void fuzz(uint64_t seed, unsigned count, const char *path)
 {
-	struct fixture fx;
+	struct fixture fx = { 0 };
 	struct conn conns[4];
+	/* Original packets of two of those connections, with comments too. */
+	struct tcp_flow flows[2] = {
+		{ "10.0.0.1", "93.184.216.34", 40100, 443, { 1000, 5000 } },
+		{ "10.0.0.1", "93.184.216.34", 40102, 443, { 2000, 6000 } },
+	};
+	char comment_buf[3][4096];
+	const char *comments[3] = { comment_buf[0], comment_buf[1], comment_buf[2] };
+	int ip_if;
 	unsigned i;
 
 	rng_state = seed ? seed : 1;
@@ -830,6 +1027,9 @@ static void fuzz(uint64_t seed, unsigned count, const char *path)
 		fail("cannot create", path);
 	fx.w = pcapng_open(fx.fp, "tlsdump fuzz");
 	fx.if_id = pcapng_add_interface(fx.w, LINKTYPE_WIRESHARK_UPPER_PDU, "tlsdump", NULL, 262144);
+	ip_if = pcapng_add_interface(fx.w, LINKTYPE_RAW_IP, "eth0", NULL, 262144);
+	if (fx.if_id < 0 || ip_if < 0)
+		fail("cannot add interface to", path);
 	fx.ts = T0_NS;
 	for (i = 0; i < 4; i++) {
 		conns[i] = client_conn(100 + i);
@@ -845,6 +1045,26 @@ static void fuzz(uint64_t seed, unsigned count, const char *path)
 		size_t plen = 0, size, tags;
 		struct tlsdump_record r;
 		unsigned k, pieces = 1 + rnd() % 4;
+
+		/* Comments on a third of the frames, Kubernetes groups or garbage. */
+		if (rnd() % 3 == 0) {
+			unsigned n = 1 + rnd() % 3;
+
+			for (k = 0; k < n; k++)
+				fuzz_comment(comment_buf[k], sizeof(comment_buf[k]));
+			fx_comments(&fx, comments, n);
+		} else {
+			fx_comments(&fx, NULL, 0);
+		}
+		if (rnd() % 8 == 0) {
+			/* An original packet: the postdissector reads its comments. */
+			struct tcp_flow *f = &flows[rnd() % 2];
+			uint8_t rec[512];
+
+			fx_tcp(&fx, ip_if, f, rnd() % 2, TH_PSH | TH_ACK, rec,
+			       tls_app_data(rec, rnd() % 400, (uint8_t)rnd()));
+			continue;
+		}
 
 		/* Payload: pieces of seeds, random bytes, cut anywhere. */
 		for (k = 0; k < pieces; k++) {
@@ -910,5 +1130,6 @@ int main(int argc, char **argv)
 	/* The same with the plaintext labelled for http (tlsdump --label-http). */
 	fixture_tcp_link(argv[1], "tcp_link_label_http.pcapng", true);
 	fixture_tls_only(argv[1]);
+	fixture_k8s(argv[1]);
 	return 0;
 }
