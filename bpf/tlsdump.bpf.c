@@ -419,6 +419,7 @@ static __always_inline __u64 call_result(struct pt_regs *ctx, struct active_call
 	switch (call->kind) {
 	case TLS_CALL_READ:
 	case TLS_CALL_WRITE:
+	case TLS_CALL_WRITEV:
 		return rc > 0 ? (__u64)rc : 0;
 	default:
 		if (rc != 1 || !call->len_ptr)
@@ -496,6 +497,37 @@ static __always_inline int emit_call(struct active_call *call, __u64 n, __u8 dir
 	return 0;
 }
 
+/* NSPR's struct PRIOVec { char *iov_base; int iov_len; }. */
+struct nspr_iovec {
+	__u64 base;
+	__s32 len;
+	__s32 pad;
+};
+
+/* Pieces of a gathered write reported; selfserv writes 3. */
+#define WRITEV_MAX_PIECES 8
+
+/* Emits the @n bytes a PR_Writev (@call) sent, piece by piece, in iovec order. */
+static __always_inline int emit_writev(struct active_call *call, __u64 n)
+{
+	struct active_call piece = *call;
+	struct nspr_iovec iov;
+
+	for (int i = 0; i < WRITEV_MAX_PIECES && i < (int)call->len_ptr && n; i++) {
+		__u64 len;
+
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(call->buf + i * sizeof(iov))))
+			break;
+		len = iov.len > 0 ? (__u64)iov.len : 0;
+		if (len > n)
+			len = n;
+		piece.buf = iov.base;
+		emit_call(&piece, len, 1);
+		n -= len;
+	}
+	return 0;
+}
+
 static __always_inline int exit_call(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -514,6 +546,8 @@ static __always_inline int exit_call(struct pt_regs *ctx)
 	if (capture_stopping)
 		return 0;
 	dir = (call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX) ? 0 : 1;
+	if (call.kind == TLS_CALL_WRITEV)
+		return emit_writev(&call, call_result(ctx, &call));
 	return emit_call(&call, call_result(ctx, &call), dir);
 }
 
@@ -619,6 +653,15 @@ int BPF_KPROBE(nspr_write_enter, void *fd, const void *buf, int amount)
 	if (!nspr_fd_is_layered(fd))
 		return nest_in_current_call(ctx), 0;
 	return enter_call(ctx, TLS_CALL_WRITE, fd, buf, NULL);
+}
+
+/* PRInt32 PR_Writev(PRFileDesc *, const PRIOVec *iov, PRInt32 iov_size, PRIntervalTime). */
+SEC("uprobe")
+int BPF_KPROBE(nspr_writev_enter, void *fd, const void *iov, int iov_size)
+{
+	if (!nspr_fd_is_layered(fd))
+		return nest_in_current_call(ctx), 0;
+	return enter_call(ctx, TLS_CALL_WRITEV, fd, iov, (void *)(long)iov_size);
 }
 
 /* void _dl_debug_state(void): the dynamic linker changed the link map (startup, dlopen). */

@@ -23,6 +23,7 @@ enum tls_call_kind {
 	TLS_CALL_READ_EX = 2,	  /* int SSL_read_ex(SSL *, void *, size_t, size_t *readbytes) */
 	TLS_CALL_WRITE_EX = 3,	  /* int SSL_write_ex(SSL *, const void *, size_t, size_t *written) */
 	TLS_CALL_WRITE_EX2 = 4,	  /* int SSL_write_ex2(SSL *, const void *, size_t, uint64_t, size_t *) */
+	TLS_CALL_WRITEV = 5,	  /* PRInt32 PR_Writev(PRFileDesc *, const PRIOVec *, PRInt32 n, ...) */
 };
 
 /*
@@ -32,7 +33,7 @@ enum tls_call_kind {
 struct active_call {
 	__u64 ssl;	/* TLS object: SSL *, or *tls.Conn */
 	__u64 buf;
-	__u64 len_ptr;	/* size_t * of the _ex functions; len(b) for Go */
+	__u64 len_ptr;	/* size_t * of the _ex functions; len(b) for Go; iovec count */
 	__u64 sp;	/* stack pointer at entry: tells nesting from a stale entry */
 	__u64 sk;	/* struct sock * of the first socket syscall in the call */
 	__u64 entry_ns;	/* CLOCK_MONOTONIC when the call started */

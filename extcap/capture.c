@@ -575,6 +575,7 @@ static int start_probes(struct capture *cap)
 	err = probes_attach_kernel(cap->probes);
 	if (err)
 		return err;
+	log_info("tracepoints attached; looking for TLS libraries and programs");
 	targets_scan_all(cap->targets, attach_found_file, cap);
 	return 0;
 }

@@ -66,6 +66,7 @@ static const struct probe_spec probe_specs[] = {
 	{ FAMILY_NSPR, "PR_Recv", PROG(nspr_read_enter), true, false, NULL },
 	{ FAMILY_NSPR, "PR_Write", PROG(nspr_write_enter), true, false, NULL },
 	{ FAMILY_NSPR, "PR_Send", PROG(nspr_write_enter), true, false, NULL },
+	{ FAMILY_NSPR, "PR_Writev", PROG(nspr_writev_enter), true, false, NULL },
 	{ FAMILY_NSPR, "PR_Close", PROG(ssl_free_enter), false, false, NULL },
 	{ FAMILY_DYNAMIC_LINKER, "_dl_debug_state", PROG(dl_debug_state_enter), false, false, NULL },
 };

@@ -57,10 +57,11 @@ int wire_open(const struct tlsdump_options *opts, struct wire **out)
 	int err;
 
 	wire->all_tcp = opts->packets_mode == PACKETS_ALL;
-	/* With a process filter, only the connections of those processes. */
-	wire->selection = wire->all_tcp			   ? SELECT_ALL :
-			  opts->n_pids || opts->comm[0] ? SELECT_PLAINTEXT :
-							     SELECT_TLS;
+	bool process_filter = opts->n_pids || opts->comm[0] || opts->k8s_namespace ||
+			      opts->k8s_pod || opts->k8s_container;
+
+	/* With a process (or pod) filter, only the connections of those processes. */
+	wire->selection = wire->all_tcp ? SELECT_ALL : process_filter ? SELECT_PLAINTEXT : SELECT_TLS;
 	wire->flows = flow_table_new();
 	wire->keylog = keylog_new(opts->tls_keylog);
 	wire->queue = merge_queue_new();
