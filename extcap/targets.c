@@ -259,6 +259,23 @@ static struct target_file *consider_executable(struct target_registry *reg, pid_
 	return add_target(reg, &c, TARGET_TLS_LIBRARY, id.library, id.version, key, found, ctx);
 }
 
+/*
+ * Replaces @st's identity with the one the maps @line gives. For a file in
+ * a container's overlayfs, stat() names the overlay (a device per
+ * container) while the mapping names the real file underneath, which is
+ * where uprobes go: the same image layer in many containers is one target.
+ */
+static void mapped_identity(const char *line, struct stat *st)
+{
+	unsigned int major, minor;
+	unsigned long inode;
+
+	if (sscanf(line, "%*s %*s %*s %x:%x %lu", &major, &minor, &inode) == 3 && inode) {
+		st->st_dev = makedev(major, minor);
+		st->st_ino = inode;
+	}
+}
+
 /* Appends @file's cookie to @cookies (when both are given and it is not there yet). */
 static void note_target(GArray *cookies, const struct target_file *file)
 {
@@ -303,6 +320,7 @@ int targets_scan_pid_list(struct target_registry *reg, pid_t pid, target_found_f
 		if (stat(host_path, &c.st) || !S_ISREG(c.st.st_mode))
 			continue;
 		stable_path(pid, path, &c.st, host_path, sizeof(host_path));
+		mapped_identity(line, &c.st);
 		note_target(cookies, consider_file(reg, &c, found, ctx));
 	}
 	fclose(maps);
