@@ -46,6 +46,21 @@ static struct held_conn *lookup(struct held_frames *h, uint64_t conn_id)
 	return g_hash_table_lookup(h->conns, &conn_id);
 }
 
+/* Returns the state of @conn_id, created empty if needed. */
+static struct held_conn *lookup_or_add(struct held_frames *h, uint64_t conn_id)
+{
+	struct held_conn *c = lookup(h, conn_id);
+	uint64_t *key;
+
+	if (c)
+		return c;
+	key = g_memdup2(&conn_id, sizeof(conn_id));
+	c = g_new0(struct held_conn, 1);
+	g_queue_init(&c->frames);
+	g_hash_table_insert(h->conns, key, c);
+	return c;
+}
+
 /* Emits @e, with @c's tuple when @e has none and @c knows it. */
 static void emit_filled(const struct held_conn *c, const struct tls_data_event *e, size_t size,
 			held_emit_fn emit, void *ctx)
@@ -91,14 +106,7 @@ void held_frames_offer(struct held_frames *h, const struct tls_data_event *e, si
 		emit_filled(c, e, size, emit, ctx);
 		return;
 	}
-	if (!c) {
-		uint64_t *key = g_new(uint64_t, 1);
-
-		*key = e->conn_id;
-		c = g_new0(struct held_conn, 1);
-		g_queue_init(&c->frames);
-		g_hash_table_insert(h->conns, key, c);
-	}
+	c = lookup_or_add(h, e->conn_id);
 	if (g_queue_is_empty(&c->frames))
 		c->since_ns = now_ns;
 	g_queue_push_tail(&c->frames, g_bytes_new(e, size));
@@ -107,16 +115,8 @@ void held_frames_offer(struct held_frames *h, const struct tls_data_event *e, si
 void held_frames_bind(struct held_frames *h, const struct conn_bound_event *b, held_emit_fn emit,
 		      void *ctx)
 {
-	struct held_conn *c = lookup(h, b->conn_id);
+	struct held_conn *c = lookup_or_add(h, b->conn_id);
 
-	if (!c) {
-		uint64_t *key = g_new(uint64_t, 1);
-
-		*key = b->conn_id;
-		c = g_new0(struct held_conn, 1);
-		g_queue_init(&c->frames);
-		g_hash_table_insert(h->conns, key, c);
-	}
 	c->bound = true;
 	c->tuple = *b;
 	release(c, emit, ctx);
