@@ -262,6 +262,31 @@ static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs)
 }
 
 /*
+ * Tells user space the socket of a connection whose earlier frames went out
+ * without one (a memory BIO's; see struct bio_flush).
+ */
+static __always_inline void announce_bound(__u32 tgid, const struct conn_state *cs)
+{
+	struct conn_bound_event *e = bpf_ringbuf_reserve(&ctl_events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_add(STAT_CTL_LOST, 1);
+		return;
+	}
+	e->type = CTL_EVENT_CONN_BOUND;
+	e->pid = tgid;
+	e->conn_id = cs->conn_id;
+	e->family = cs->family;
+	e->role = cs->role;
+	e->local_port = cs->local_port;
+	e->remote_port = cs->remote_port;
+	e->pad = 0;
+	__builtin_memcpy(e->local_addr, cs->local_addr, 16);
+	__builtin_memcpy(e->remote_addr, cs->remote_addr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
  * Returns the connection of (@tgid, @call->ssl), creating or refreshing it
  * from the socket the call used. NULL only if the map update failed.
  */
@@ -281,6 +306,7 @@ static __always_inline struct conn_state *resolve_conn(__u32 tgid, struct active
 		cs->sk = call->sk;
 		cs->fd = call->fd;
 		read_tuple((struct sock *)call->sk, cs);
+		announce_bound(tgid, cs);
 	} else {
 		/* New connection, or the TLS object now runs on another socket. */
 		fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
@@ -380,10 +406,27 @@ static long emit_chunk(__u32 index, void *data)
 	return 0;
 }
 
+/* Tells whether a call of @kind sends (1) or receives (0). */
+static __always_inline __u8 kind_direction(__u32 kind)
+{
+	return kind == TLS_CALL_READ || kind == TLS_CALL_READ_EX ? 0 : 1;
+}
+
+/*
+ * Key of a thread's call in flight in direction @dir. A thread can be in a
+ * read and a write at once: node answers from callbacks run inside
+ * SSL_read, and its SSL_write there is a call of its own. The thread id
+ * (below 2^22) leaves bit 31 free for the direction.
+ */
+static __always_inline __u64 call_key(__u64 id, __u8 dir)
+{
+	return dir ? id | (1ULL << 31) : id;
+}
+
 static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind kind, void *ssl,
 				      const void *buf, void *len_ptr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = call_key(bpf_get_current_pid_tgid(), kind_direction(kind));
 	__u64 sp = PT_REGS_SP(ctx);
 	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
 	struct active_call call = {};
@@ -528,12 +571,12 @@ static __always_inline int emit_writev(struct active_call *call, __u64 n)
 	return 0;
 }
 
-static __always_inline int exit_call(struct pt_regs *ctx)
+/* The return of a probed call in direction @dir (0 read, 1 write). */
+static __always_inline int exit_call(struct pt_regs *ctx, __u8 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = call_key(bpf_get_current_pid_tgid(), dir);
 	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
 	struct active_call call;
-	__u8 dir;
 
 	if (!cur)
 		return 0;
@@ -545,7 +588,6 @@ static __always_inline int exit_call(struct pt_regs *ctx)
 	bpf_map_delete_elem(&active_calls, &id);
 	if (capture_stopping)
 		return 0;
-	dir = (call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX) ? 0 : 1;
 	if (call.kind == TLS_CALL_WRITEV)
 		return emit_writev(&call, call_result(ctx, &call));
 	return emit_call(&call, call_result(ctx, &call), dir);
@@ -583,9 +625,15 @@ int BPF_KPROBE(ssl_write_ex2_enter, void *ssl, const void *buf, size_t num, __u6
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(ssl_call_exit)
+int BPF_KRETPROBE(ssl_read_exit)
 {
-	return exit_call(ctx);
+	return exit_call(ctx, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit)
+{
+	return exit_call(ctx, 1);
 }
 
 /* void SSL_free(SSL *ssl): the TLS object is gone, and so is its connection. */
@@ -626,9 +674,9 @@ static __always_inline bool nspr_fd_is_layered(const void *fd)
  * one, so that its return does not end the outer call. Returns true when it
  * was nested.
  */
-static __always_inline bool nest_in_current_call(struct pt_regs *ctx)
+static __always_inline bool nest_in_current_call(struct pt_regs *ctx, __u8 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = call_key(bpf_get_current_pid_tgid(), dir);
 	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
 
 	if (!cur || PT_REGS_SP(ctx) >= cur->sp)
@@ -642,7 +690,7 @@ SEC("uprobe")
 int BPF_KPROBE(nspr_read_enter, void *fd, void *buf, int amount)
 {
 	if (!nspr_fd_is_layered(fd))
-		return nest_in_current_call(ctx), 0;
+		return nest_in_current_call(ctx, 0), 0;
 	return enter_call(ctx, TLS_CALL_READ, fd, buf, NULL);
 }
 
@@ -651,7 +699,7 @@ SEC("uprobe")
 int BPF_KPROBE(nspr_write_enter, void *fd, const void *buf, int amount)
 {
 	if (!nspr_fd_is_layered(fd))
-		return nest_in_current_call(ctx), 0;
+		return nest_in_current_call(ctx, 1), 0;
 	return enter_call(ctx, TLS_CALL_WRITE, fd, buf, NULL);
 }
 
@@ -660,7 +708,7 @@ SEC("uprobe")
 int BPF_KPROBE(nspr_writev_enter, void *fd, const void *iov, int iov_size)
 {
 	if (!nspr_fd_is_layered(fd))
-		return nest_in_current_call(ctx), 0;
+		return nest_in_current_call(ctx, 1), 0;
 	return enter_call(ctx, TLS_CALL_WRITEV, fd, iov, (void *)(long)iov_size);
 }
 
@@ -683,7 +731,6 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 {
 	struct bio_flush *flush = bpf_map_lookup_elem(&bio_flushes, &id);
 	struct conn_key key = { .tgid = id >> 32 };
-	struct conn_bound_event *e;
 	struct conn_state *cs;
 	struct sock *sk;
 
@@ -705,22 +752,7 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 	cs->sk = (__u64)sk;
 	cs->fd = fd;
 	read_tuple(sk, cs);
-	e = bpf_ringbuf_reserve(&ctl_events, sizeof(*e), 0);
-	if (!e) {
-		stat_add(STAT_CTL_LOST, 1);
-		return;
-	}
-	e->type = CTL_EVENT_CONN_BOUND;
-	e->pid = key.tgid;
-	e->conn_id = cs->conn_id;
-	e->family = cs->family;
-	e->role = cs->role;
-	e->local_port = cs->local_port;
-	e->remote_port = cs->remote_port;
-	e->pad = 0;
-	__builtin_memcpy(e->local_addr, cs->local_addr, 16);
-	__builtin_memcpy(e->remote_addr, cs->remote_addr, 16);
-	bpf_ringbuf_submit(e, 0);
+	announce_bound(key.tgid, cs);
 }
 
 /*
@@ -732,18 +764,21 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, b
 					__u64 write_len)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct active_call *call = bpf_map_lookup_elem(&active_calls, &id);
+	__u64 key = call_key(id, is_write);
+	struct active_call *call = bpf_map_lookup_elem(&active_calls, &key);
+	int fd = (int)ctx->args[0];
 	struct sock *sk;
-	int fd;
 
-	if (!call) {
-		if (is_write)
-			bind_bio_flush(id, (int)ctx->args[0], write_len);
+	/* A write outside any TLS write may flush an earlier one's records. */
+	if (is_write && !call)
+		bind_bio_flush(id, fd, write_len);
+	/*
+	 * Only a call of the syscall's own direction: a write made inside a
+	 * read (node's callbacks run inside SSL_read) may go to any connection.
+	 * A TLS read reads its socket, a TLS write writes it.
+	 */
+	if (!call || call->fd >= 0)
 		return 0;
-	}
-	if (call->fd >= 0)
-		return 0;
-	fd = (int)ctx->args[0];
 	sk = tcp_sock_of_fd(fd);
 	if (!sk)
 		return 0;
@@ -860,6 +895,8 @@ int sched_process_exit(void *ctx)
 
 	if ((__u32)id == (id >> 32))
 		emit_ctl(CTL_EVENT_EXIT, id >> 32);
+	bpf_map_delete_elem(&active_calls, &id);
+	id = call_key(id, 1);
 	bpf_map_delete_elem(&active_calls, &id);
 	return 0;
 }

@@ -238,6 +238,15 @@ int probes_attach_kernel(struct probes *p)
  * Attaches @prog at @offset of @file (and the common return program when
  * @with_return). Returns 0 or -errno; on failure nothing stays attached.
  */
+/* Returns the return program matching entry program @prog: reads and writes are tracked apart. */
+static struct bpf_program *exit_program_of(struct probes *p, const struct bpf_program *prog)
+{
+	bool read = prog == p->skel->progs.ssl_read_enter ||
+		    prog == p->skel->progs.ssl_read_ex_enter || prog == p->skel->progs.nspr_read_enter;
+
+	return read ? p->skel->progs.ssl_read_exit : p->skel->progs.ssl_write_exit;
+}
+
 static int attach_site(struct probes *p, struct target_file *file, struct bpf_program *prog,
 		       uint64_t offset, bool with_return)
 {
@@ -250,7 +259,7 @@ static int attach_site(struct probes *p, struct target_file *file, struct bpf_pr
 		return -errno;
 	if (with_return) {
 		uopts.retprobe = true;
-		ret = bpf_program__attach_uprobe_opts(p->skel->progs.ssl_call_exit, -1, file->path,
+		ret = bpf_program__attach_uprobe_opts(exit_program_of(p, prog), -1, file->path,
 						      offset, &uopts);
 		if (!ret) {
 			err = -errno;
