@@ -38,19 +38,37 @@ host) and host curl -> host s_server (no pod). tlsdump runs with
 * test_filters: three captures side by side of the same traffic, with
   --namespace shop, --pod ledger and --container web: exactly the selected
   processes' frames, although the others do TLS at the same time, and, as
-  with -p and -c, only the packets of connections with a selected end.
+  with -p and -c, only the packets of connections with a selected end;
+* test_api_peers: peer names from a Kubernetes API server (the fake of
+  tests/lib/fake_apiserver.py, --k8s-api and --k8s-credentials with its
+  service account directory). Pods "of other nodes" own extra addresses on the
+  test bridge, where host s_servers listen: their IPs are in no CNI cache file,
+  so only the API names them. Before the capture the server knows
+  payments/gateway-0 (selected by Service gateway through an EndpointSlice)
+  and bank/ledger (local, selected by Service ledger); during it the token
+  rotates twice (the kubelet's way: file first, then the server; and the
+  server first, the file a 401 later), then payments/fraud-0 (Service fraud)
+  and Service payments/risk (a clusterIP on the bridge) appear. web's frames
+  to each carry one peer group from the API: PeerPod, PeerNamespace,
+  PeerService (no PeerPod for a Service's clusterIP; for ledger PeerPod and
+  PeerNamespace from the CNI cache, PeerService from the API); the original
+  packets between frontend and gateway-0 too; with the built dissector plugin,
+  tlsdump.k8s.peer_{pod,namespace,service} are what the comments say.
 """
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_k8s_lib as lib  # noqa: E402
 from test_k8s_lib import e2e, packets_lib  # noqa: E402
 import tlsdump_pcapng as pcapng  # noqa: E402 (tests/lib, on the path since test_k8s_lib)
+from fake_apiserver import FakeApiServer  # noqa: E402 (tests/lib)
 
 API_PORT = 4433
 CERT = lib.CERT_DIR + "/cert.pem"
@@ -427,6 +445,212 @@ class K8sPods(lib.K8sTest):
             self.assertEqual([s for s in segs if s.src[0] == h_ip and s.dst[0] == h_ip], [],
                              "packets of curl's host-only connection with --container web (a "
                              "filter selects packets as -p/-c do)")
+
+    # --- peers from the API server --------------------------------------------------
+
+    def bridge_address(self, offset):
+        """A /32 of the pod subnet at @offset on the test bridge (the host holds it, pods
+        reach it on-link): the address of a pod of "another node"; removed at the end."""
+        node = self.node
+        ip = str(node.subnet.network_address + offset)
+        node.ip("addr", "add", ip + "/32", "dev", node.bridge)
+        self.addCleanup(node.ip, "addr", "del", ip + "/32", "dev", node.bridge, check=False)
+        return ip
+
+    def start_apiserver(self):
+        """The fake API server (in this process) with a service account directory."""
+        creds = self.path("serviceaccount")
+        api = FakeApiServer(credentials_dir=creds, token=secrets.token_urlsafe(24))
+        api.start()
+        self.addCleanup(api.stop)
+        return api, creds
+
+    def api_command(self, api, cmd):
+        r = api.command(cmd)
+        self.assertTrue(r.get("ok"), "fake API server: %r -> %r" % (cmd, r))
+        return r
+
+    def api_service(self, api, namespace, name, cluster_ip, pods=()):
+        """Service @name with @cluster_ip; with @pods ([(name, ip)]), its EndpointSlice
+        (kubernetes.io/service-name label, targetRef per pod)."""
+        self.api_command(api, {"op": "service", "namespace": namespace, "name": name,
+                               "clusterIPs": [cluster_ip]})
+        if pods:
+            self.api_command(api, {"op": "endpointslice", "namespace": namespace,
+                                   "name": name + "-x7k2p", "service": name,
+                                   "endpoints": [{"addresses": [ip], "pod": pod}
+                                                 for pod, ip in pods]})
+
+    def wait_watches(self, api, cap, before=None, what="watches"):
+        """Waits until tlsdump watches all three collections (with @before, the stats of
+        an earlier moment: three new watches, accepted, since then); returns the stats."""
+        def ready():
+            if cap.proc.poll() is not None:
+                raise AssertionError("tlsdump exited\n" + cap.diagnostics())
+            st = self.api_command(api, {"op": "stats"})
+            if before and any(st["watches"][r] <= before["watches"][r] for r in st["watches"]):
+                return False
+            return st["open_watches"] == 3 and st
+        try:
+            return e2e.wait_for(ready, 15, "%s of tlsdump on the fake API server" % what)
+        except AssertionError as e:
+            raise AssertionError("%s (stats: %r)\n%s" % (e, api.command({"op": "stats"}),
+                                                         cap.diagnostics())) from None
+
+    def peer_groups(self, packet):
+        """The comment groups of @packet with a Peer* line."""
+        return [g for g in lib.comment_groups(packet)
+                if {"PeerPod", "PeerNamespace", "PeerService"} & set(g)]
+
+    def assert_peer_group(self, packets, want, what):
+        """Every packet of @packets has exactly one peer group, @want (its Peer* lines)."""
+        self.assertTrue(packets, "%s: nothing to check" % what)
+        for p in packets:
+            groups = self.peer_groups(p)
+            where = "%s: frame %d (%s), comments %r" % (what, p.index + 1,
+                                                        packets_lib.describe(p), p.comments)
+            self.assertEqual(len(groups), 1, where)
+            got = {k: v for k, v in groups[0].items() if k.startswith("Peer")}
+            self.assertEqual(got, want, where)
+
+    def api_exchange(self, host, port, tag, what):
+        req = request(tag, host)
+        r = self.node.s_client(self.web, host, port, req)
+        self.assertEqual(r.returncode, 0, "s_client web -> %s: %s" % (what, r.stderr[-2000:]))
+        self.assertTrue(r.stdout.startswith(b"HTTP/1.0 200 ok\r\n"), r.stdout[:200])
+        return req, r.stdout
+
+    def test_api_peers(self):
+        node, f_ip = self.node, self.frontend.ip
+        gateway_ip, fraud_ip, risk_ip = (self.bridge_address(o) for o in (200, 201, 202))
+        servers = {ip: self.openssl_server(ip, name="s_server-%s" % ip)
+                   for ip in (gateway_ip, fraud_ip, risk_ip)}
+        api, creds = self.start_apiserver()
+        # Known before tlsdump starts (its first lists): a remote pod behind a Service, and
+        # the local pod ledger (named by the CNI cache) behind another.
+        self.api_command(api, {"op": "pod", "namespace": "payments", "name": "gateway-0",
+                               "ips": [gateway_ip], "nodeName": "node-2"})
+        self.api_service(api, "payments", "gateway", "10.96.0.20", [("gateway-0", gateway_ip)])
+        self.api_command(api, {"op": "pod", "namespace": "bank", "name": "ledger",
+                               "ips": [self.ledger.ip], "nodeName": node.node_name})
+        self.api_service(api, "bank", "ledger", "10.96.0.30", [("ledger", self.ledger.ip)])
+
+        cap = self.start_tlsdump(*node.tlsdump_args(), "--k8s-api", api.url,
+                                 "--k8s-credentials", creds, out="api.pcapng",
+                                 name="tlsdump-api")
+        st = self.wait_watches(api, cap, what="the first watches")
+        t = {}
+        t["gateway"] = self.api_exchange(gateway_ip, servers[gateway_ip].port, "to-gateway",
+                                         "gateway-0")
+        t["ledger"] = self.api_exchange(self.ledger.ip, API_PORT, "to-ledger", "ledger")
+
+        # Rotation as the kubelet does it: the new token in the file first, then the server
+        # stops accepting the old one (and ends the open watches): no request fails.
+        token = secrets.token_urlsafe(24)
+        api.write_token(token)
+        self.api_command(api, {"op": "rotate_token", "token": token})
+        st2 = self.wait_watches(api, cap, st, "the watches after the first rotation")
+        self.assertEqual(st2["unauthorized"], 0, "requests with a revoked token: %r" % st2)
+        # The server first: the old token is refused (401) until the file has the new one.
+        token = secrets.token_urlsafe(24)
+        self.api_command(api, {"op": "rotate_token", "token": token})
+        e2e.wait_for(lambda: self.api_command(api, {"op": "stats"})["unauthorized"], 10,
+                     "tlsdump to use the revoked token (a 401)")
+        api.write_token(token)
+        st3 = self.wait_watches(api, cap, st2, "the watches after the second rotation")
+
+        # Known only through the watches opened with the last token.
+        self.api_command(api, {"op": "pod", "namespace": "payments", "name": "fraud-0",
+                               "ips": [fraud_ip], "nodeName": "node-3"})
+        self.api_service(api, "payments", "fraud", "10.96.0.40", [("fraud-0", fraud_ip)])
+        self.api_service(api, "payments", "risk", risk_ip)
+        time.sleep(0.5)  # the events reach tlsdump (nothing tells when they did)
+        t["fraud"] = self.api_exchange(fraud_ip, servers[fraud_ip].port, "to-fraud", "fraud-0")
+        t["risk"] = self.api_exchange(risk_ip, servers[risk_ip].port, "to-risk",
+                                      "Service risk")
+        self.settle(1.0)
+        cap.stop()
+        end = self.api_command(api, {"op": "stats"})
+        self.assertEqual(end["tls_errors"], 0, end)
+        self.assertGreater(end["unauthorized"], st2["unauthorized"], end)
+        self.assertNotIn("Kubernetes API server not used", e2e.read_text(cap.log))
+
+        capture, frames, segs = self.read_capture(cap)
+        targets = {
+            "gateway": ((gateway_ip, servers[gateway_ip].port),
+                        {"PeerPod": "gateway-0", "PeerNamespace": "payments",
+                         "PeerService": "gateway"}),
+            "ledger": ((self.ledger.ip, API_PORT),
+                       {"PeerPod": "ledger", "PeerNamespace": "bank", "PeerService": "ledger"}),
+            "fraud": ((fraud_ip, servers[fraud_ip].port),
+                      {"PeerPod": "fraud-0", "PeerNamespace": "payments",
+                       "PeerService": "fraud"}),
+            "risk": ((risk_ip, servers[risk_ip].port),
+                     {"PeerNamespace": "payments", "PeerService": "risk"}),
+        }
+        side = {}
+        for name, (remote, want) in targets.items():
+            with self.subTest(peer=name):
+                fr = [f for f in frames if f.local and f.local[0] == f_ip and f.remote == remote]
+                side[name] = fr
+                self.assertTrue(fr, "no plaintext frame of web -> %s; capture:\n%s"
+                                % (name, pcapng.summary(capture)))
+                wr, rd = self.streams(fr, "web -> %s" % name)
+                self.assert_stream(wr, t[name][0], "request web wrote to %s" % name)
+                self.assert_stream(rd, t[name][1], "response web read from %s" % name)
+                packets = [f.packet for f in fr]
+                self.assert_labels(packets, self.web, "web's frames to %s" % name)
+                self.assert_peer_group(packets, want, "web's frames to %s" % name)
+        # The original packets between frontend and gateway-0: frontend's pod group, the
+        # API's peer group.
+        wire = [s for s in segs if {s.src[0], s.dst[0]} == {f_ip, gateway_ip}]
+        self.assertTrue(wire, "no packet between frontend and gateway-0")
+        for seg in wire:
+            groups = lib.groups_with(seg.packet, "PodName")
+            self.assertEqual([{k: g.get(k) for k in lib.POD_KEYS} for g in groups],
+                             [lib.pod_labels(self.frontend)], "frontend <-> gateway-0: %r, "
+                             "comments %r" % (seg, seg.packet.comments))
+        self.assert_peer_group([s.packet for s in wire], targets["gateway"][1],
+                               "frontend <-> gateway-0 packets")
+        self.check_peer_fields(cap.out, capture, side, targets)
+
+    def check_peer_fields(self, path, capture, side, targets):
+        """With the built plugin: tlsdump.k8s.peer_{pod,namespace,service} of every frame
+        are its Peer* comment lines; those of web's frames to each target its names."""
+        import test_dissector_lib as dlib
+        plugin, abi = dlib.find_plugin(e2e.BINARY)
+        if not plugin:
+            sys.stderr.write("\n  (no dissector plugin built: tlsdump.k8s.peer_* not checked)\n")
+            return
+        sandbox = dlib.run_goldens.Sandbox(plugin, abi, dlib.global_plugin_dir())
+        self.addCleanup(sandbox.close)
+        self.assertTrue(sandbox.check_plugin("tshark"), "tshark does not load %s" % plugin)
+        copy = sandbox.add_input(path)
+        keys = ["PeerPod", "PeerNamespace", "PeerService"]
+        names = ["frame.number", "tlsdump.k8s.peer_pod", "tlsdump.k8s.peer_namespace",
+                 "tlsdump.k8s.peer_service"]
+        args = ["-r", copy, "-T", "fields", "-E", "occurrence=f"]
+        for n in names:
+            args += ["-e", n]
+        r = sandbox.tshark("tshark", args)
+        self.assertEqual(r.returncode, 0, "tshark with the plugin %s: %s"
+                         % (plugin, r.stderr.decode(errors="replace")))
+        rows = {int(l.split("\t")[0]): l.split("\t")[1:]
+                for l in r.stdout.decode(errors="replace").splitlines()}
+        self.assertEqual(len(rows), len(capture.packets), "tshark rows")
+        for p in capture.packets:
+            g = {}
+            for group in self.peer_groups(p):
+                for k, v in group.items():
+                    g.setdefault(k, v)
+            self.assertEqual(rows[p.index + 1], [g.get(k, "") for k in keys],
+                             "tlsdump.k8s.peer_{pod,namespace,service} of frame %d, comments %r"
+                             % (p.index + 1, p.comments))
+        for name, (_, want) in targets.items():
+            for f in side[name]:
+                self.assertEqual(rows[f.packet.index + 1], [want.get(k, "") for k in keys],
+                                 "tlsdump.k8s.peer_* of web's frame %d to %s"
+                                 % (f.packet.index + 1, name))
 
 
 if __name__ == "__main__":
