@@ -213,8 +213,11 @@ static __always_inline void emit_ctl(__u32 type, __u32 pid)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Returns the struct sock behind @fd of the current process if it is a TCP socket, else NULL. */
-static __always_inline struct sock *tcp_sock_of_fd(int fd)
+/*
+ * Returns the struct sock behind @fd of the current process if it is a TCP
+ * socket, else NULL; *@socket tells whether @fd is a socket at all.
+ */
+static __always_inline struct sock *sock_of_fd(int fd, bool *socket_fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -224,6 +227,7 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
 	struct sock *sk;
 	unsigned int max_fds;
 
+	*socket_fd = false;
 	if (!fdt || fd < 0)
 		return NULL;
 	max_fds = BPF_CORE_READ(fdt, max_fds);
@@ -234,11 +238,20 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
 		return NULL;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
+	*socket_fd = true;
 	socket = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(socket, sk);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	return sk;
+}
+
+/* Returns the struct sock behind @fd of the current process if it is a TCP socket, else NULL. */
+static __always_inline struct sock *tcp_sock_of_fd(int fd)
+{
+	bool socket_fd;
+
+	return sock_of_fd(fd, &socket_fd);
 }
 
 static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs)
@@ -733,6 +746,7 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 	struct conn_key key = { .tgid = id >> 32 };
 	struct conn_state *cs;
 	struct sock *sk;
+	bool socket_fd;
 
 	if (!flush)
 		return;
@@ -742,10 +756,14 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 		bpf_map_delete_elem(&bio_flushes, &id);
 		return;
 	}
-	sk = tcp_sock_of_fd(fd);
-	if (!sk)
-		return; /* a pipe or file write: the flush may still come */
+	sk = sock_of_fd(fd, &socket_fd);
+	/* A pipe or file write (a log line): the flush may still come. */
+	if (!sk && !socket_fd)
+		return;
 	bpf_map_delete_elem(&bio_flushes, &id);
+	/* TLS over another kind of socket (AF_UNIX): it has no tuple to give. */
+	if (!sk)
+		return;
 	cs = bpf_map_lookup_elem(&ssl_conns, &key);
 	if (!cs || cs->sk)
 		return;
