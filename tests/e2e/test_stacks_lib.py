@@ -51,8 +51,6 @@ PACKAGES = {
     "mount": "mount",
 }
 
-BORINGSSL_LIB = "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"
-
 # A TLS record header (handshake, alert, change cipher spec, application data;
 # versions 3.1..3.4): plaintext HTTP never holds bytes 0x14..0x17, so finding
 # one in a frame means a lower layer's ciphertext was captured.
