@@ -65,6 +65,10 @@ struct conn_state {
 	__u8 remote_addr[16];
 };
 
+/* active_call.fd before the call's first socket syscall, and after one on a non-TCP socket. */
+#define FD_NO_SOCKET -1
+#define FD_OTHER_SOCKET -2
+
 struct fd_key {
 	__u32 tgid;
 	__s32 fd;
@@ -461,7 +465,7 @@ static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind ki
 	call.kind = kind;
 	call.depth = 1;
 	call.cookie = bpf_get_attach_cookie(ctx);
-	call.fd = -1;
+	call.fd = FD_NO_SOCKET;
 	bpf_map_update_elem(&active_calls, &id, &call, BPF_ANY);
 	return 0;
 }
@@ -509,7 +513,8 @@ static __always_inline int emit_call(struct active_call *call, __u64 n, __u8 dir
 			cs->write_retry_ns = call->entry_ns;
 		return 0;
 	}
-	if (dir && !cs->sk) {
+	/* A library call (Go's have no depth) that touched no socket at all. */
+	if (dir && !cs->sk && call->depth && call->fd == FD_NO_SOCKET) {
 		struct bio_flush flush = { .ssl = call->ssl, .min_bytes = n + 5,
 					   .ts_ns = bpf_ktime_get_ns() };
 
@@ -580,6 +585,15 @@ static __always_inline int emit_writev(struct active_call *call, __u64 n)
 		piece.buf = iov.base;
 		emit_call(&piece, len, 1);
 		n -= len;
+	}
+	if (n) {
+		/* More pieces than reported (or unreadable): counted, and the
+		 * stream offset moves so the next frame shows the gap. */
+		struct conn_state *cs = resolve_conn(bpf_get_current_pid_tgid() >> 32, call);
+
+		stat_add(STAT_LOST_BYTES, n);
+		if (cs)
+			cs->offset[1] += n;
 	}
 	return 0;
 }
@@ -733,7 +747,6 @@ int BPF_KPROBE(dl_debug_state_enter)
 	return 0;
 }
 
-/* Any socket syscall made inside a TLS call names the call's socket. */
 /*
  * The first socket write of a thread after a TLS write into a memory BIO
  * (see struct bio_flush) sends that write's records: it names the
@@ -760,6 +773,14 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 	/* A pipe or file write (a log line): the flush may still come. */
 	if (!sk && !socket_fd)
 		return;
+	/* The socket of another TLS object: that one's flush, ours may follow. */
+	if (sk) {
+		struct fd_key fk = { .tgid = key.tgid, .fd = fd };
+		__u64 *owner = bpf_map_lookup_elem(&fd_ssl, &fk);
+
+		if (owner && *owner != key.ssl)
+			return;
+	}
 	bpf_map_delete_elem(&bio_flushes, &id);
 	/* TLS over another kind of socket (AF_UNIX): it has no tuple to give. */
 	if (!sk)
@@ -771,6 +792,12 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 	cs->fd = fd;
 	read_tuple(sk, cs);
 	announce_bound(key.tgid, cs);
+	{
+		/* close(fd) must end this connection too. */
+		struct fd_key fk = { .tgid = key.tgid, .fd = fd };
+
+		bpf_map_update_elem(&fd_ssl, &fk, &key.ssl, BPF_ANY);
+	}
 }
 
 /*
@@ -786,6 +813,7 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, b
 	struct active_call *call = bpf_map_lookup_elem(&active_calls, &key);
 	int fd = (int)ctx->args[0];
 	struct sock *sk;
+	bool socket_fd;
 
 	/* A write outside any TLS write may flush an earlier one's records. */
 	if (is_write && !call)
@@ -797,9 +825,12 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, b
 	 */
 	if (!call || call->fd >= 0)
 		return 0;
-	sk = tcp_sock_of_fd(fd);
-	if (!sk)
+	sk = sock_of_fd(fd, &socket_fd);
+	if (!sk) {
+		if (socket_fd)
+			call->fd = FD_OTHER_SOCKET;
 		return 0;
+	}
 	call->fd = fd;
 	call->sk = (__u64)sk;
 	return 0;

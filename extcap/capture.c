@@ -34,8 +34,9 @@
 /* Longest a probe handler runs after the capture is told to stop (a 16 MiB copy). */
 #define QUIESCE_WAIT_US 20000
 /*
- * How long frames without a tuple wait for their socket (held_frames.h):
- * well inside the wire's merge delay, so they still sort into place.
+ * How long frames without a tuple wait for their socket (held_frames.h),
+ * from their timestamp: expired before the wire is serviced, so with the
+ * 100 ms poll they still reach the merge queue inside its 300 ms delay.
  */
 #define HELD_FRAMES_MAX_AGE_NS (150ULL * 1000000ULL)
 
@@ -191,6 +192,20 @@ static void endpoints_of(const struct tlsdump_record *rec, struct tcp_endpoint *
 }
 
 /*
+ * Appends "\n@key: @value" (at most @max bytes of @value). Values are the
+ * process's to choose: a newline or group separator in its name or
+ * arguments must not forge lines or groups (PodName: ...), so control
+ * characters become spaces.
+ */
+static void append_comment_line(GString *comment, const char *key, const char *value, size_t max)
+{
+	g_string_append_printf(comment, "\n%s: ", key);
+	for (size_t i = 0; i < max && value[i]; i++)
+		g_string_append_c(comment, (unsigned char)value[i] < 0x20 || value[i] == 0x7f ?
+						   ' ' : value[i]);
+}
+
+/*
  * Sets @comment to the groups describing the frame's process, and its pod,
  * container and peer on Kubernetes (WIRE_COMMENT_SEPARATOR between groups).
  */
@@ -199,8 +214,10 @@ static void format_comment(struct capture *cap, const struct tls_data_event *e,
 {
 	const struct procinfo *info = procinfo_get(cap->procs, e->pid);
 
-	g_string_printf(comment, "PID: %u\nThreadId: %u\nComm: %.16s\nCmd: %.4096s\nExe: %s",
-			e->pid, e->tid, e->comm, info->cmdline, info->exe);
+	g_string_printf(comment, "PID: %u\nThreadId: %u", e->pid, e->tid);
+	append_comment_line(comment, "Comm", e->comm, sizeof(e->comm));
+	append_comment_line(comment, "Cmd", info->cmdline, 4096);
+	append_comment_line(comment, "Exe", info->exe, 4096);
 	if (cap->k8s)
 		k8s_capture_frame_comment(cap->k8s, e->cgroup_id, (pid_t)e->pid, remote,
 					  e->ts_ns + cap->mono_to_real_ns, comment);
@@ -521,6 +538,8 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 			break;
 		}
 		err = 0;
+		held_frames_expire(cap->held, clock_ns(CLOCK_MONOTONIC), HELD_FRAMES_MAX_AGE_NS,
+				   false, write_data_event, cap);
 		if (!cap->write_error)
 			cap->write_error = wire_service(cap->wire, inflight_write_hold(cap), false);
 		if (!cap->write_error)
@@ -532,8 +551,6 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 			cap->write_error = -EPIPE;
 		}
 		procinfo_expire(cap->procs, clock_ns(CLOCK_MONOTONIC), PROCINFO_GRACE_NS);
-		held_frames_expire(cap->held, clock_ns(CLOCK_MONOTONIC), HELD_FRAMES_MAX_AGE_NS,
-				   false, write_data_event, cap);
 	}
 	close(epfd);
 	return err;

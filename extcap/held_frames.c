@@ -7,11 +7,15 @@
 /* What is known of one connection that needed holding. */
 struct held_conn {
 	GQueue frames;		 /* GBytes of struct tls_data_event + payload, oldest first */
-	uint64_t since_ns;	 /* when the oldest frame was held */
+	uint64_t since_ns;	 /* timestamp of the oldest frame held */
+	uint64_t settled_ns;	 /* when it was bound or gave up (0: neither yet) */
 	bool bound;		 /* the tuple below is known */
 	bool gave_up;		 /* frames waited in vain once: the next ones do not wait */
 	struct conn_bound_event tuple;
 };
+
+/* How long a bound (or given up) connection is remembered once nothing waits. */
+#define SETTLED_KEEP_NS (2ULL * 1000000000ULL)
 
 struct held_frames {
 	GHashTable *conns; /* conn_id -> struct held_conn */
@@ -107,8 +111,9 @@ void held_frames_offer(struct held_frames *h, const struct tls_data_event *e, si
 		return;
 	}
 	c = lookup_or_add(h, e->conn_id);
+	/* Age from the frame's own time: it also waited in the ring. */
 	if (g_queue_is_empty(&c->frames))
-		c->since_ns = now_ns;
+		c->since_ns = MIN(e->ts_ns, now_ns);
 	g_queue_push_tail(&c->frames, g_bytes_new(e, size));
 }
 
@@ -119,6 +124,7 @@ void held_frames_bind(struct held_frames *h, const struct conn_bound_event *b, h
 
 	c->bound = true;
 	c->tuple = *b;
+	c->settled_ns = 0; /* set by the next expiry pass */
 	release(c, emit, ctx);
 }
 
@@ -131,7 +137,17 @@ unsigned held_frames_expire(struct held_frames *h, uint64_t now_ns, uint64_t max
 
 	g_hash_table_iter_init(&iter, h->conns);
 	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&c)) {
-		if (g_queue_is_empty(&c->frames) || (!all && now_ns - c->since_ns < max_age_ns))
+		if (g_queue_is_empty(&c->frames)) {
+			/* Frames the kernel sent before it knew the socket may still be
+			 * in the ring: a settled connection is kept a while, then
+			 * forgotten (later frames carry their tuple). */
+			if ((c->bound || c->gave_up) && !c->settled_ns)
+				c->settled_ns = now_ns;
+			else if (c->settled_ns && now_ns - c->settled_ns > SETTLED_KEEP_NS)
+				g_hash_table_iter_remove(&iter);
+			continue;
+		}
+		if (!all && now_ns - c->since_ns < max_age_ns)
 			continue;
 		left += g_queue_get_length(&c->frames);
 		release(c, emit, ctx);

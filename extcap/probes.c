@@ -234,10 +234,6 @@ int probes_attach_kernel(struct probes *p)
 	return 0;
 }
 
-/*
- * Attaches @prog at @offset of @file (and the common return program when
- * @with_return). Returns 0 or -errno; on failure nothing stays attached.
- */
 /* Returns the return program matching entry program @prog: reads and writes are tracked apart. */
 static struct bpf_program *exit_program_of(struct probes *p, const struct bpf_program *prog)
 {
@@ -247,6 +243,10 @@ static struct bpf_program *exit_program_of(struct probes *p, const struct bpf_pr
 	return read ? p->skel->progs.ssl_read_exit : p->skel->progs.ssl_write_exit;
 }
 
+/*
+ * Attaches @prog at @offset of @file (and the return program of its direction when
+ * @with_return). Returns 0 or -errno; on failure nothing stays attached.
+ */
 static int attach_site(struct probes *p, struct target_file *file, struct bpf_program *prog,
 		       uint64_t offset, bool with_return)
 {

@@ -40,7 +40,7 @@ static void offer(struct held_frames *h, uint64_t conn, uint64_t offset, uint16_
 	struct {
 		struct tls_data_event e;
 		char data[4];
-	} f = { .e = { .conn_id = conn, .stream_offset = offset, .len = 4 } };
+	} f = { .e = { .ts_ns = now, .conn_id = conn, .stream_offset = offset, .len = 4 } };
 
 	memcpy(f.data, "abcd", 4);
 	if (port) {
