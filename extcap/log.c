@@ -33,9 +33,12 @@ static void log_vwrite(FILE *out, const char *prefix, const char *fmt, va_list a
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
+	/* One line from three calls: keep other threads' lines (the API client's) out of it. */
+	flockfile(out);
 	fprintf(out, "%lld.%06ld %s", (long long)now.tv_sec, now.tv_nsec / 1000, prefix);
 	vfprintf(out, fmt, ap);
 	fputc('\n', out);
+	funlockfile(out);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
