@@ -69,8 +69,6 @@ struct capture {
 	uint64_t bytes;
 	uint64_t gap_bytes;
 	int write_error;
-	uint8_t *encode_buf;
-	size_t encode_buf_len;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -231,7 +229,9 @@ static void write_data_event(const struct tls_data_event *e, size_t size, void *
 	struct target_file *file;
 	struct conn_track *ct;
 	struct tcp_endpoint local, remote;
+	struct merge_item *item;
 	uint8_t dir = e->direction & 1;
+	size_t encoded_size;
 	long len;
 
 	ct = conn_track_get(cap, e->conn_id);
@@ -263,16 +263,21 @@ static void write_data_event(const struct tls_data_event *e, size_t size, void *
 	rec.payload = e->data;
 	rec.payload_len = e->len;
 
-	len = record_encode(&rec, cap->label, cap->encode_buf, cap->encode_buf_len);
-	if (len < 0) {
-		log_warn("cannot encode a frame of %u bytes: %s", e->len, strerror((int)-len));
-		return;
-	}
 	endpoints_of(&rec, &local, &remote);
 	format_comment(cap, e, &remote, cap->comment);
-	wire_add_plaintext(cap->wire, e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
-			   dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
-			   cap->encode_buf, (uint32_t)len, cap->comment->str, &local, &remote);
+	/* Encoded straight into the queued block: the payload is copied once here. */
+	encoded_size = record_encoded_size(&rec, cap->label);
+	item = merge_item_new(e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
+			      dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
+			      NULL, (uint32_t)encoded_size, cap->comment->str);
+	len = record_encode(&rec, cap->label, item->data, encoded_size);
+	if (len < 0) {
+		log_warn("cannot encode a frame of %u bytes: %s", e->len, strerror((int)-len));
+		merge_item_free(item);
+		return;
+	}
+	item->len = (uint32_t)len;
+	wire_add_plaintext(cap->wire, item, &local, &remote);
 	cap->frames++;
 	cap->bytes += e->len;
 }
@@ -656,7 +661,6 @@ static void capture_free(struct capture *cap)
 	held_frames_free(cap->held);
 	k8s_capture_free(cap->k8s);
 	g_string_free(cap->comment, TRUE);
-	g_free(cap->encode_buf);
 }
 
 static void capture_init(struct capture *cap, const struct tlsdump_options *opts)
@@ -669,8 +673,6 @@ static void capture_init(struct capture *cap, const struct tlsdump_options *opts
 	cap->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	cap->held = held_frames_new();
 	cap->comment = g_string_new(NULL);
-	cap->encode_buf_len = TLSDUMP_MAX_FRAME_PAYLOAD + 1024;
-	cap->encode_buf = g_malloc(cap->encode_buf_len);
 	cap->mono_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	cap->start_real_ns = clock_ns(CLOCK_REALTIME);
 }

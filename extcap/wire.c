@@ -107,15 +107,14 @@ static void queue_item(struct wire *wire, struct merge_item *item, struct tcp_fl
 	merge_queue_push(wire->queue, item);
 }
 
-void wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
-			const void *data, uint32_t len, const char *comment,
+void wire_add_plaintext(struct wire *wire, struct merge_item *item,
 			const struct tcp_endpoint *local, const struct tcp_endpoint *remote)
 {
 	/* Queued even without packets: frames from several CPUs' ring order
 	 * are not quite in time order. */
 	if (local->family)
-		flow_note_plaintext(flow_get(wire->flows, local, remote, ts_ns));
-	queue_item(wire, merge_item_new(ts_ns, if_id, direction, data, len, comment), NULL);
+		flow_note_plaintext(flow_get(wire->flows, local, remote, item->ts_ns));
+	queue_item(wire, item, NULL);
 }
 
 void wire_set_packet_comments(struct wire *wire, wire_packet_comment_fn fn, void *ctx)

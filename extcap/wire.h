@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "merge_queue.h"
 #include "options.h"
 #include "pcapng.h"
 #include "tcp_flows.h"
@@ -28,11 +29,11 @@ int wire_open(const struct tlsdump_options *opts, struct wire **out);
 int wire_start(struct wire *wire, struct pcapng_writer *w);
 
 /*
- * Queues a plaintext frame (@data of @len bytes for interface @if_id) of the
- * connection @local <-> @remote (family 0: unknown) for ordered output.
+ * Queues a plaintext frame (@item, from merge_item_new(), filled in; the
+ * wire owns it from now on) of the connection @local <-> @remote (family
+ * 0: unknown) for ordered output.
  */
-void wire_add_plaintext(struct wire *wire, uint64_t ts_ns, int if_id, int direction,
-			const void *data, uint32_t len, const char *comment,
+void wire_add_plaintext(struct wire *wire, struct merge_item *item,
 			const struct tcp_endpoint *local, const struct tcp_endpoint *remote);
 
 /*
