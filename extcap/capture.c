@@ -520,7 +520,6 @@ static int make_epoll(struct capture *cap, struct ring_buffer *rb)
 static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 {
 	struct epoll_event events[16];
-	bool more_packets = false;
 	uint64_t deadline = 0;
 	int epfd, err = 0;
 
@@ -532,9 +531,7 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 	if (cap->opts->duration_s > 0)
 		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)(cap->opts->duration_s * 1e9);
 	while (!stop_requested && !cap->write_error) {
-		/* Packets still waiting: only look, the ring comes first. */
-		if (epoll_wait(epfd, events, 16, more_packets ? 0 : POLL_TIMEOUT_MS) < 0 &&
-		    errno != EINTR) {
+		if (epoll_wait(epfd, events, 16, POLL_TIMEOUT_MS) < 0 && errno != EINTR) {
 			err = -errno;
 			log_fatal("waiting for events failed: %s", strerror(-err));
 			break;
@@ -549,8 +546,7 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 		held_frames_expire(cap->held, clock_ns(CLOCK_MONOTONIC), HELD_FRAMES_MAX_AGE_NS,
 				   false, write_data_event, cap);
 		if (!cap->write_error)
-			cap->write_error = wire_service(cap->wire, inflight_write_hold(cap), false,
-							&more_packets);
+			cap->write_error = wire_service(cap->wire, inflight_write_hold(cap), false);
 		if (!cap->write_error)
 			cap->write_error = pcapng_flush(cap->writer);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
@@ -713,7 +709,7 @@ int capture_run(const struct tlsdump_options *opts)
 	if (!cap.write_error)
 		held_frames_expire(cap.held, 0, 0, true, write_data_event, &cap);
 	if (!cap.write_error)
-		cap.write_error = wire_service(cap.wire, 0, true, NULL);
+		cap.write_error = wire_service(cap.wire, 0, true);
 	probes_read_stats(cap.probes, stats);
 	write_statistics(&cap, stats);
 	if (!cap.write_error)

@@ -313,29 +313,23 @@ static void on_pcap_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_
 	ps->delivered++;
 }
 
-/* Packets read from one source per dispatch call. */
-#define PACKET_BATCH 1024
-
 int packet_sources_dispatch(struct packet_sources *ps, struct flow_table *flows,
-			    const struct keylog *kl, packet_fn fn, void *ctx, bool *more)
+			    const struct keylog *kl, packet_fn fn, void *ctx)
 {
 	ps->flows = flows;
 	ps->kl = kl;
 	ps->fn = fn;
 	ps->ctx = ctx;
 	ps->delivered = 0;
-	*more = false;
 	for (guint i = 0; i < ps->sources->len; i++) {
 		struct packet_source *src = g_ptr_array_index(ps->sources, i);
 		int n;
 
 		ps->current = (int)i;
-		/* Non-blocking; one batch per call, so the caller drains the
-		 * probes' ring between batches (packets wait in the kernel's
-		 * buffer more gracefully than plaintext in the ring). */
-		n = pcap_dispatch(src->pcap, PACKET_BATCH, on_pcap_packet, (u_char *)ps);
-		if (n >= PACKET_BATCH)
-			*more = true;
+		/* Non-blocking: returns when the buffer is empty. */
+		do {
+			n = pcap_dispatch(src->pcap, 1024, on_pcap_packet, (u_char *)ps);
+		} while (n > 0);
 		if (n == PCAP_ERROR)
 			log_warn("reading packets on %s failed: %s", src->name,
 				 pcap_geterr(src->pcap));

@@ -51,13 +51,12 @@ struct packet_source_info packet_sources_info(const struct packet_sources *ps, i
 int packet_sources_fd(const struct packet_sources *ps, int i);
 
 /*
- * Reads one batch of what is available on every source, attributing TCP
- * packets to flows of @flows (noting their payload, with @kl for
- * ClientHellos) and calling @fn for each packet that is not a duplicate.
- * Sets *@more when a source may hold more. Returns packets delivered.
+ * Reads what is available on every source, attributing TCP packets to flows
+ * of @flows (noting their payload, with @kl for ClientHellos) and calling
+ * @fn for each packet that is not a duplicate. Returns packets delivered.
  */
 int packet_sources_dispatch(struct packet_sources *ps, struct flow_table *flows,
-			    const struct keylog *kl, packet_fn fn, void *ctx, bool *more);
+			    const struct keylog *kl, packet_fn fn, void *ctx);
 
 struct packet_source_stats {
 	uint64_t received;	/* seen by the kernel filter (pcap ps_recv) */

@@ -221,21 +221,13 @@ static int write_secrets(struct wire *wire)
 	return err;
 }
 
-int wire_service(struct wire *wire, uint64_t hold_ns, bool final, bool *more_packets)
+int wire_service(struct wire *wire, uint64_t hold_ns, bool final)
 {
 	uint64_t now = realtime_ns();
-	bool more = false;
 	int err;
 
-	/* The final pass reads everything; otherwise one batch, and the caller
-	 * drains the probes' ring before the next. */
-	do {
-		if (wire->sources)
-			packet_sources_dispatch(wire->sources, wire->flows, wire->keylog, on_packet,
-						wire, &more);
-	} while (final && more);
-	if (more_packets)
-		*more_packets = more;
+	if (wire->sources)
+		packet_sources_dispatch(wire->sources, wire->flows, wire->keylog, on_packet, wire);
 	err = write_secrets(wire);
 	if (!err)
 		err = flush_queue(wire, hold_ns, final);

@@ -60,14 +60,13 @@ void wire_add_keylog_line(struct wire *wire, const char *line);
 int wire_poll_fds(const struct wire *wire, int *fds, int max);
 
 /*
- * Reads a batch of packets (*@more_packets, may be NULL: more are waiting;
- * all of them when @final) and the secrets, writes secrets, and writes every queued block
+ * Reads packets and secrets, writes secrets, and writes every queued block
  * whose time has come (all of them when @final). A block waits at least the
  * merge delay, and while a write call that started before it (@hold_ns,
  * realtime; 0: none) may still bring an earlier-stamped frame. Returns 0 or
  * the writer's -errno.
  */
-int wire_service(struct wire *wire, uint64_t hold_ns, bool final, bool *more_packets);
+int wire_service(struct wire *wire, uint64_t hold_ns, bool final);
 
 /* Writes an Interface Statistics Block for each packet interface. */
 void wire_write_statistics(struct wire *wire, uint64_t start_ns, uint64_t end_ns);
