@@ -567,19 +567,167 @@ http {{
             self.proc = None
 
 
-class GoServer:
-    """Hook for the Go HTTPS server column, once tlsdump captures Go's crypto/tls.
+GO_SERVER_SOURCE = r"""
+// The Go column's server: net/http over crypto/tls (HTTP/1.1, GOMAXPROCS=2),
+// serving the benchmark bodies. It counts the plaintext bytes its *tls.Conn
+// Read and Write moved (the bytes tlsdump must capture on the server side);
+// SIGUSR1 writes "read written requests" since the last signal to STATS.
+package main
 
-    To add it: build a net/http server (ListenAndServeTLS on 127.0.0.1, the same
-    /1k and /64k bodies, GOMAXPROCS=2), log per request the bytes read and
-    written (or count them in a wrapped net.Conn), implement the methods of
-    NginxServer, and add "go" to SERVERS. The rest of the nginx benchmark
-    (tracers, wrk, table) is server-agnostic."""
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+)
+
+var readBytes, writtenBytes, requests int64
+
+type countingConn struct{ net.Conn }
+
+func (c countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	atomic.AddInt64(&readBytes, int64(n))
+	return n, err
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	atomic.AddInt64(&writtenBytes, int64(n))
+	return n, err
+}
+
+type countingListener struct{ net.Listener }
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c}, nil
+}
+
+func main() {
+	runtime.GOMAXPROCS(2)
+	port, cert, key, www, stats := os.Args[1], os.Args[2], os.Args[3], os.Args[4], os.Args[5]
+	bodies := map[string][]byte{}
+	for _, name := range os.Args[6:] {
+		b, err := os.ReadFile(www + "/" + name)
+		if err != nil {
+			panic(err)
+		}
+		bodies["/"+name] = b
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		panic(err)
+	}
+	// Counting above crypto/tls: the wrapper sees the plaintext *tls.Conn moves.
+	tl := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair},
+		NextProtos: []string{"http/1.1"}})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := bodies[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		atomic.AddInt64(&requests, 1)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(body)
+	})
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for range sig {
+			line := fmt.Sprintf("%d %d %d\n", atomic.SwapInt64(&readBytes, 0),
+				atomic.SwapInt64(&writtenBytes, 0), atomic.SwapInt64(&requests, 0))
+			os.WriteFile(stats+".tmp", []byte(line), 0o644)
+			os.Rename(stats+".tmp", stats)
+		}
+	}()
+	panic(http.Serve(countingListener{tl}, handler))
+}
+"""
+
+
+class GoServer:
+    """The Go column: a net/http HTTPS server (crypto/tls compiled in, which
+    tlsdump probes in the executable) with the same bodies as nginx. One
+    process; its plaintext byte counts stand in for nginx's access log."""
     name = "go"
 
-    def __init__(self, *_args, **_kw):
-        raise BenchError("the Go server column needs Go support in tlsdump: see GoServer in "
-                         "tests/bench/bench.py")
+    def __init__(self, workdir, cert, key, env, workers=1):
+        self.dir = os.path.join(workdir, "goserver")
+        self.env = env
+        self.port = free_port()
+        self.cert, self.key = cert, key
+        self.proc = None
+        self.stats = os.path.join(self.dir, "stats")
+        self.binary = os.path.join(self.dir, "tlsdump-bench-go")
+
+    def _build(self):
+        www = os.path.join(self.dir, "www")
+        os.makedirs(www, exist_ok=True)
+        line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_" + b"\n"
+        for name, size in BODIES.items():
+            with open(os.path.join(www, name), "wb") as f:
+                f.write((line * (size // len(line) + 1))[:size])
+        src = os.path.join(self.dir, "main.go")
+        with open(src, "w") as f:
+            f.write(GO_SERVER_SOURCE)
+        env = dict(os.environ, GOCACHE=os.path.join(self.dir, "gocache"),
+                   GOPATH=os.path.join(self.dir, "gopath"),
+                   GO111MODULE="off", HOME=os.environ.get("HOME", self.dir))
+        run(["go", "build", "-o", self.binary, src], env=env, timeout=600)
+        return www
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        www = self._build()
+        self.proc = PROCS.spawn([self.binary, str(self.port), self.cert, self.key, www,
+                                 self.stats] + list(BODIES), env=self.env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError("the Go server exited")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise BenchError("the Go server did not start")
+
+    def worker_pids(self):
+        return [self.proc.pid] if self.proc else []
+
+    def url(self, body):
+        return f"https://127.0.0.1:{self.port}/{body}"
+
+    def rotate_log(self):
+        """Ends the counting period. Returns [(bytes read, bytes written)] of the server."""
+        if os.path.exists(self.stats):
+            os.unlink(self.stats)
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.stats) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with open(self.stats) as f:
+            read, written, _requests = (int(x) for x in f.read().split())
+        return [(read, written)]
+
+    def stop(self):
+        if self.proc:
+            PROCS.stop(self.proc, signal.SIGTERM, 10)
+            self.proc = None
 
 
 SERVERS = {"nginx": NginxServer, "go": GoServer}
@@ -1034,7 +1182,7 @@ def summarize_nginx(cells):
                 if row["ratio"] < TARGET_RATIO.get(body, 0.5):
                     missed.append(f"ratio < {TARGET_RATIO.get(body, 0.5):.2f}")
                 if row["tracer_cpu"] >= row["workers_cpu"]:
-                    missed.append("CPU >= nginx's")
+                    missed.append("CPU >= the server's")
                 row["targets"] = "met" if not missed else "MISSED: " + ", ".join(missed)
             rows.append(row)
     return rows
