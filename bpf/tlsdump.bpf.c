@@ -303,6 +303,28 @@ static __always_inline void announce_bound(__u32 tgid, const struct conn_state *
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Remembers that @fd of @tgid belongs to TLS object @ssl: its close() ends the connection. */
+static __always_inline void remember_fd(__u32 tgid, int fd, __u64 ssl)
+{
+	struct fd_key fk = { .tgid = tgid, .fd = fd };
+
+	bpf_map_update_elem(&fd_ssl, &fk, &ssl, BPF_ANY);
+}
+
+/*
+ * A connection seen so far without a socket learns it (@sk, @fd): its id
+ * and offsets stay, and user space fills in the frames it already has.
+ */
+static __always_inline void bind_socket(__u32 tgid, __u64 ssl, struct conn_state *cs,
+					struct sock *sk, int fd)
+{
+	cs->sk = (__u64)sk;
+	cs->fd = fd;
+	read_tuple(sk, cs);
+	announce_bound(tgid, cs);
+	remember_fd(tgid, fd, ssl);
+}
+
 /*
  * Returns the connection of (@tgid, @call->ssl), creating or refreshing it
  * from the socket the call used. NULL only if the map update failed.
@@ -318,28 +340,21 @@ static __always_inline struct conn_state *resolve_conn(__u32 tgid, struct active
 		cs = NULL;
 	if (cs && (!call->sk || cs->sk == call->sk))
 		return cs;
+	/* First call with a syscall on a connection seen before. */
 	if (cs && !cs->sk) {
-		/* First call with a syscall on a connection seen before: keep id and offsets. */
-		cs->sk = call->sk;
-		cs->fd = call->fd;
-		read_tuple((struct sock *)call->sk, cs);
-		announce_bound(tgid, cs);
-	} else {
-		/* New connection, or the TLS object now runs on another socket. */
-		fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
-		fresh.fd = call->fd;
-		fresh.sk = call->sk;
-		if (call->sk)
-			read_tuple((struct sock *)call->sk, &fresh);
-		bpf_map_update_elem(&ssl_conns, &key, &fresh, BPF_ANY);
-		cs = bpf_map_lookup_elem(&ssl_conns, &key);
+		bind_socket(tgid, call->ssl, cs, (struct sock *)call->sk, call->fd);
+		return cs;
 	}
-	if (call->fd >= 0) {
-		struct fd_key fk = { .tgid = tgid, .fd = call->fd };
-
-		bpf_map_update_elem(&fd_ssl, &fk, &call->ssl, BPF_ANY);
-	}
-	return cs;
+	/* New connection, or the TLS object now runs on another socket. */
+	fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+	fresh.fd = call->fd;
+	fresh.sk = call->sk;
+	if (call->sk)
+		read_tuple((struct sock *)call->sk, &fresh);
+	bpf_map_update_elem(&ssl_conns, &key, &fresh, BPF_ANY);
+	if (call->fd >= 0)
+		remember_fd(tgid, call->fd, call->ssl);
+	return bpf_map_lookup_elem(&ssl_conns, &key);
 }
 
 struct emit_ctx {
@@ -786,18 +801,8 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 	if (!sk)
 		return;
 	cs = bpf_map_lookup_elem(&ssl_conns, &key);
-	if (!cs || cs->sk)
-		return;
-	cs->sk = (__u64)sk;
-	cs->fd = fd;
-	read_tuple(sk, cs);
-	announce_bound(key.tgid, cs);
-	{
-		/* close(fd) must end this connection too. */
-		struct fd_key fk = { .tgid = key.tgid, .fd = fd };
-
-		bpf_map_update_elem(&fd_ssl, &fk, &key.ssl, BPF_ANY);
-	}
+	if (cs && !cs->sk)
+		bind_socket(key.tgid, key.ssl, cs, sk, fd);
 }
 
 /*

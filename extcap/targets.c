@@ -82,12 +82,18 @@ static const struct name_rule *match_name(const char *name)
 	return NULL;
 }
 
+/* Writes the registry key ("dev:ino") of the file @st describes. */
+static void identity_key(const struct stat *st, char *key, size_t len)
+{
+	snprintf(key, len, "%lu:%lu", (unsigned long)st->st_dev, (unsigned long)st->st_ino);
+}
+
 /* Returns a registry key for a file, or false when it cannot be stat'ed. */
 static bool file_key(const char *path, char *key, size_t len, struct stat *st)
 {
 	if (stat(path, st) || !S_ISREG(st->st_mode))
 		return false;
-	snprintf(key, len, "%lu:%lu", (unsigned long)st->st_dev, (unsigned long)st->st_ino);
+	identity_key(st, key, len);
 	return true;
 }
 
@@ -136,15 +142,19 @@ static struct target_file *add_target(struct target_registry *reg, const struct 
 }
 
 /*
- * Returns the target registered for @key, or NULL; *@known tells whether
- * the file was looked at before (target or not).
+ * Returns true the first time the file of @key is looked at, and marks it
+ * seen; afterwards false, with *@file its target (NULL: not a target).
  */
-static struct target_file *lookup_key(struct target_registry *reg, const char *key, bool *known)
+static bool first_look(struct target_registry *reg, const char *key, struct target_file **file)
 {
 	gpointer value = NULL;
 
-	*known = g_hash_table_lookup_extended(reg->seen, key, NULL, &value);
-	return value ? g_ptr_array_index(reg->files, GPOINTER_TO_UINT(value) - 1) : NULL;
+	if (g_hash_table_lookup_extended(reg->seen, key, NULL, &value)) {
+		*file = value ? g_ptr_array_index(reg->files, GPOINTER_TO_UINT(value) - 1) : NULL;
+		return false;
+	}
+	g_hash_table_insert(reg->seen, g_strdup(key), NULL);
+	return true;
 }
 
 /*
@@ -159,14 +169,10 @@ static struct target_file *consider_file(struct target_registry *reg, const stru
 	struct target_file *file;
 	struct tls_stack_id id;
 	char key[64];
-	bool known;
 
-	snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)c->st.st_dev,
-		 (unsigned long)c->st.st_ino);
-	file = lookup_key(reg, key, &known);
-	if (known)
+	identity_key(&c->st, key, sizeof(key));
+	if (!first_look(reg, key, &file))
 		return file;
-	g_hash_table_insert(reg->seen, g_strdup(key), NULL);
 	if (rule && rule->kind == TARGET_DYNAMIC_LINKER)
 		return add_target(reg, c, TARGET_DYNAMIC_LINKER, TLSDUMP_LIB_UNKNOWN, "", key,
 				  found, ctx);
@@ -229,16 +235,13 @@ static struct target_file *consider_executable(struct target_registry *reg, pid_
 	struct candidate c = { .path = target_path, .name = "", .pid = pid };
 	struct target_file *file;
 	struct tls_stack_id id;
-	bool known;
 	ssize_t n;
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (!file_key(exe, key, sizeof(key), &c.st))
 		return NULL;
-	file = lookup_key(reg, key, &known);
-	if (known)
+	if (!first_look(reg, key, &file))
 		return file;
-	g_hash_table_insert(reg->seen, g_strdup(key), NULL);
 	/*
 	 * Attach by the file's path seen through the process's root: it stays
 	 * valid after a short-lived process exits. /proc/PID/exe (valid while
