@@ -733,18 +733,9 @@ cleanup:
 /* Tells whether /proc/@pid/comm is @comm. */
 static bool comm_is(pid_t pid, const char *comm)
 {
-	char path[64], buf[32] = "";
-	FILE *f;
+	char buf[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return !strcmp(buf, comm);
+	return !proc_comm(pid, buf, sizeof(buf)) && !strcmp(buf, comm);
 }
 
 /* Returns the processes -p and -c select (the union, as the capture does), or NULL for all. */

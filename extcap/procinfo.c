@@ -164,6 +164,23 @@ static int table_has_listener(const char *path, uint16_t port)
 	return found;
 }
 
+int proc_comm(pid_t pid, char *out, size_t out_len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	out[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(out, (int)out_len, f))
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
 int proc_tcp_port_listening(pid_t pid, uint16_t port)
 {
 	char path[64];

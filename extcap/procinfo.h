@@ -44,6 +44,12 @@ void procinfo_exited(struct procinfo_cache *cache, pid_t pid, uint64_t now_ns);
 void procinfo_expire(struct procinfo_cache *cache, uint64_t now_ns, uint64_t grace_ns);
 
 /*
+ * Reads @pid's name (/proc/PID/comm, newline dropped) into @out. Returns 0,
+ * or -errno when the process is gone (@out is then "").
+ */
+int proc_comm(pid_t pid, char *out, size_t out_len);
+
+/*
  * Tells whether a TCP socket listens on @port in @pid's network namespace
  * (/proc/PID/net/tcp and tcp6). Returns 1, 0, or -errno.
  */

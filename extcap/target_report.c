@@ -5,24 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "procinfo.h"
 #include "tls_stacks.h"
 
 #define ROW_FORMAT "%-8s %-16s %-10s %-10s %-8s %s\n"
-
-static void read_comm(pid_t pid, char *out, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	g_strlcpy(out, "?", len);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)len, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
 
 /* Prints @file's row and its detail line: the method hooked, or why not. */
 static void print_target(FILE *out, const char *pid, const char *comm,
@@ -54,7 +40,8 @@ static bool report_pid(FILE *out, struct target_registry *reg, pid_t pid, bool s
 		return false;
 	}
 	snprintf(pid_text, sizeof(pid_text), "%d", pid);
-	read_comm(pid, comm, sizeof(comm));
+	if (proc_comm(pid, comm, sizeof(comm)))
+		g_strlcpy(comm, "?", sizeof(comm));
 	for (guint i = 0; i < cookies->len; i++) {
 		const struct target_file *file =
 			targets_get(reg, g_array_index(cookies, uint32_t, i));
