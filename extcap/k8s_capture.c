@@ -2,7 +2,6 @@
 #include "k8s_capture.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <string.h>
 
 #include "k8s_api.h"
@@ -113,12 +112,6 @@ int k8s_capture_select_running(struct k8s_capture *k, struct probes *p)
 	return n;
 }
 
-/* Tells whether @pattern (NULL: anything) matches @value. */
-static bool matches(const char *pattern, const char *value)
-{
-	return !pattern || !*pattern || !fnmatch(pattern, value, 0);
-}
-
 void k8s_capture_on_exec(struct k8s_capture *k, struct probes *p, pid_t pid, uint64_t cgroup_id)
 {
 	const struct k8s_workload *w;
@@ -126,9 +119,8 @@ void k8s_capture_on_exec(struct k8s_capture *k, struct probes *p, pid_t pid, uin
 	if (!k8s_capture_selecting(k) || !cgroup_id || g_hash_table_contains(k->selected, &cgroup_id))
 		return;
 	w = k8s_meta_for_process(k->meta, cgroup_id, pid);
-	if (w->in_pod && matches(k->opts->k8s_namespace, w->pod_namespace) &&
-	    matches(k->opts->k8s_pod, w->pod_name) &&
-	    matches(k->opts->k8s_container, w->container_name))
+	if (w->in_pod && k8s_workload_matches(w, k->opts->k8s_namespace, k->opts->k8s_pod,
+					      k->opts->k8s_container))
 		select_cgroup(k, p, cgroup_id);
 }
 
@@ -139,18 +131,26 @@ static void add_line(GString *group, const char *key, const char *value)
 		g_string_append_printf(group, "%s%s: %s", group->len ? "\n" : "", key, value);
 }
 
-/* Appends the peer group of @addr at @ts_ns to @comment, when anything knows it. */
-static void append_peer(struct k8s_capture *k, const struct tcp_endpoint *addr, uint64_t ts_ns,
-			GString *comment)
+/* Returns the pod of this node that owns @addr, or NULL. */
+static const struct k8s_workload *local_pod_of(struct k8s_capture *k,
+					       const struct tcp_endpoint *addr)
 {
-	const struct k8s_workload *pod;
+	return addr->family ? k8s_meta_pod_for_ip(k->meta, addr->family, addr->addr) : NULL;
+}
+
+/*
+ * Appends the peer group of @addr at @ts_ns to @comment, when anything
+ * knows it. @pod: local_pod_of(@addr), which the caller has already.
+ */
+static void append_peer(struct k8s_capture *k, const struct tcp_endpoint *addr,
+			const struct k8s_workload *pod, uint64_t ts_ns, GString *comment)
+{
 	struct k8s_ip_owner owner;
 	GString *group;
 
 	if (!addr->family)
 		return;
 	group = g_string_new(NULL);
-	pod = k8s_meta_pod_for_ip(k->meta, addr->family, addr->addr);
 	if (pod) {
 		add_line(group, "PeerPod", pod->pod_name);
 		add_line(group, "PeerNamespace", pod->pod_namespace);
@@ -183,25 +183,23 @@ void k8s_capture_frame_comment(struct k8s_capture *k, uint64_t cgroup_id, pid_t 
 			       const struct tcp_endpoint *remote, uint64_t ts_ns, GString *comment)
 {
 	append_workload(k8s_meta_for_process(k->meta, cgroup_id, pid), comment);
-	append_peer(k, remote, ts_ns, comment);
+	append_peer(k, remote, local_pod_of(k, remote), ts_ns, comment);
 }
 
 void k8s_capture_packet_comment(const struct tcp_endpoint *src, const struct tcp_endpoint *dst,
 				uint64_t ts_ns, char *out, size_t out_len, void *ctx)
 {
 	struct k8s_capture *k = ctx;
-	const struct k8s_workload *pod = k8s_meta_pod_for_ip(k->meta, src->family, src->addr);
-	const struct tcp_endpoint *peer = dst;
+	const struct k8s_workload *pod = local_pod_of(k, src);
 	GString *comment = g_string_new(NULL);
 
 	/* The sender's pod when it is local, else the receiver's; the other end is the peer. */
-	if (!pod) {
-		pod = k8s_meta_pod_for_ip(k->meta, dst->family, dst->addr);
-		peer = src;
-	}
 	if (pod) {
 		append_workload(pod, comment);
-		append_peer(k, peer, ts_ns, comment);
+		append_peer(k, dst, local_pod_of(k, dst), ts_ns, comment);
+	} else if ((pod = local_pod_of(k, dst))) {
+		append_workload(pod, comment);
+		append_peer(k, src, NULL, ts_ns, comment);
 	}
 	/* Groups start with a separator; the first needs none. */
 	g_strlcpy(out, comment->len ? comment->str + 1 : "", out_len);

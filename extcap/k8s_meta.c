@@ -542,6 +542,13 @@ static bool matches(const char *pattern, const char *value)
 	return !pattern || !*pattern || !fnmatch(pattern, value, 0);
 }
 
+bool k8s_workload_matches(const struct k8s_workload *w, const char *ns, const char *pod,
+			  const char *container)
+{
+	return matches(ns, w->pod_namespace) && matches(pod, w->pod_name) &&
+	       matches(container, w->container_name);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -575,8 +582,7 @@ int k8s_meta_matching_cgroups(struct k8s_meta *m, const char *ns, const char *po
 			continue;
 		e = entry_for(m, &pc->info);
 		refresh_entry(m, e, now);
-		if (!matches(ns, e->w.pod_namespace) || !matches(pod, e->w.pod_name) ||
-		    !matches(container, e->w.container_name))
+		if (!k8s_workload_matches(&e->w, ns, pod, container))
 			continue;
 		g_array_append_val(ids_out, pc->id);
 		g_hash_table_add(matched_pods, g_ascii_strdown(pc->info.pod_uid, -1));

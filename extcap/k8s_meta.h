@@ -75,6 +75,13 @@ int k8s_meta_matching_cgroups(struct k8s_meta *m, const char *ns, const char *po
 			      const char *container, GArray *ids_out);
 
 /*
+ * Tells whether @w's namespace, pod and container name match @ns, @pod and
+ * @container (fnmatch patterns; NULL or "" matches any).
+ */
+bool k8s_workload_matches(const struct k8s_workload *w, const char *ns, const char *pod,
+			  const char *container);
+
+/*
  * Appends to @comments_out (char *, g_free) the pcapng comments describing
  * @w, one per group of "Key: value" lines: the container (ContainerName,
  * ContainerId, ContainerImage), then the pod (PodName, PodNamespace, PodUID,
