@@ -1138,6 +1138,13 @@ static tlsdump_tcp_info_t *tcp_info_get(conversation_t *conv, gboolean create)
 	return info;
 }
 
+/* Counts a plaintext frame (number @num) on the TCP connection of @info. */
+static void tcp_info_count_plaintext(tlsdump_tcp_info_t *info, guint32 num)
+{
+	if (!info->plaintext_frames++)
+		info->first_plaintext_frame = num;
+}
+
 /* Finds (or starts) the real TCP conversation of the frame's addresses. */
 static void find_tcp_stream(packet_info *pinfo, tlsdump_conn_t *conn)
 {
@@ -1184,10 +1191,8 @@ static tlsdump_frame_t *analyse(packet_info *pinfo, const tlsdump_hdr_t *hdr,
 	frame->has_tcp_stream = conn->has_tcp_stream;
 	frame->tcp_stream = conn->tcp_stream;
 	tlsdump_in_file = TRUE;
-	if (conn->tcp_info) {
-		if (!conn->tcp_info->plaintext_frames++)
-			conn->tcp_info->first_plaintext_frame = pinfo->num;
-	}
+	if (conn->tcp_info)
+		tcp_info_count_plaintext(conn->tcp_info, pinfo->num);
 
 	frame->lost = hdr->gap;
 	if (!dir->seen && hdr->offset > hdr->gap) {
@@ -1697,18 +1702,19 @@ static int dissect_tlsdump(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 	tlsdump_hdr_t hdr;
 	tlsdump_frame_t *frame;
 	tvbuff_t *payload_tvb;
+	gboolean header_ok;
 
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "tlsdump");
 	col_clear(pinfo->cinfo, COL_INFO);
 	ti = proto_tree_add_item(tree, proto_tlsdump, tvb, 0, -1, ENC_NA);
 	tt = proto_item_add_subtree(ti, ett_tlsdump);
 
-	if (!dissect_header(tvb, pinfo, tt, ti, &hdr)) {
-		add_k8s(tvb, pinfo, tt);
+	header_ok = dissect_header(tvb, pinfo, tt, ti, &hdr);
+	add_k8s(tvb, pinfo, tt);
+	if (!header_ok) {
 		col_set_str(pinfo->cinfo, COL_INFO, "[Malformed tlsdump header]");
 		return tvb_captured_length(tvb);
 	}
-	add_k8s(tvb, pinfo, tt);
 	payload_tvb = tvb_new_subset_length(tvb, hdr.hdr_len, hdr.payload_len);
 	if (hdr.payload_len)
 		proto_tree_add_item(tt, hf_tlsdump_payload, tvb, hdr.hdr_len, hdr.payload_len, ENC_NA);
@@ -1808,9 +1814,7 @@ static int dissect_tlsdump_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tr
 			conv = find_conversation(pinfo->num, &pinfo->src, &pinfo->dst,
 						 CONVERSATION_TCP, pinfo->srcport, pinfo->destport, 0);
 			if (conv && conversation_get_proto_data(conv, proto_tcp)) {
-				info = tcp_info_get(conv, TRUE);
-				if (!info->plaintext_frames++)
-					info->first_plaintext_frame = pinfo->num;
+				tcp_info_count_plaintext(tcp_info_get(conv, TRUE), pinfo->num);
 			}
 		}
 		return 0;
