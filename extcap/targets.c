@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -138,6 +140,10 @@ static struct target_file *add_target(struct target_registry *reg, const struct 
 			 kind == TARGET_DYNAMIC_LINKER ? "dynamic linker" : tls_stack_name(library),
 			 version, version[0] ? " " : "", c->path, c->pid);
 	found(file, ctx);
+	/* Its path vanished with its process before the probes went on: the
+	 * next process mapping the same file gets another try. */
+	if (file->attach_error == -ENOENT)
+		g_hash_table_remove(reg->seen, key);
 	return file;
 }
 
@@ -262,21 +268,106 @@ static struct target_file *consider_executable(struct target_registry *reg, pid_
 	return add_target(reg, &c, TARGET_TLS_LIBRARY, id.library, id.version, key, found, ctx);
 }
 
-/*
- * Replaces @st's identity with the one the maps @line gives. For a file in
- * a container's overlayfs, stat() names the overlay (a device per
- * container) while the mapping names the real file underneath, which is
- * where uprobes go: the same image layer in many containers is one target.
- */
-static void mapped_identity(const char *line, struct stat *st)
+/* Tells whether @path is on an overlay file system (a container's root, usually). */
+static bool on_overlay(const char *path)
 {
-	unsigned int major, minor;
-	unsigned long inode;
+	struct statfs fs;
 
-	if (sscanf(line, "%*s %*s %*s %x:%x %lu", &major, &minor, &inode) == 3 && inode) {
-		st->st_dev = makedev(major, minor);
-		st->st_ino = inode;
+	return !statfs(path, &fs) && fs.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+/* Undoes mountinfo's octal escapes (\040 for a space) of @s in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
 	}
+	*out = '\0';
+}
+
+/*
+ * Looks for @rel in the layers an overlay's super options @super name
+ * (upperdir first, then each lowerdir in order) and puts the first match's
+ * identity into @st. Returns true when found.
+ */
+static bool find_in_layers(const char *super, const char *rel, struct stat *st)
+{
+	static const char *const keys[] = { "upperdir=", "lowerdir=" };
+	char **opts = g_strsplit(super, ",", -1);
+	bool found = false;
+
+	for (size_t k = 0; k < G_N_ELEMENTS(keys) && !found; k++) {
+		for (char **o = opts; *o && !found; o++) {
+			char **dirs;
+
+			if (!g_str_has_prefix(*o, keys[k]))
+				continue;
+			dirs = g_strsplit(*o + strlen(keys[k]), ":", -1);
+			for (char **d = dirs; *d && !found; d++) {
+				char layer_file[PATH_MAX * 2];
+				struct stat lst;
+
+				unescape_mountinfo(*d);
+				snprintf(layer_file, sizeof(layer_file), "%s%s", *d, rel);
+				if (!stat(layer_file, &lst) && S_ISREG(lst.st_mode)) {
+					st->st_dev = lst.st_dev;
+					st->st_ino = lst.st_ino;
+					found = true;
+				}
+			}
+			g_strfreev(dirs);
+		}
+	}
+	g_strfreev(opts);
+	return found;
+}
+
+/*
+ * For @path (as process @pid sees it) on an overlay mount, puts into @st
+ * the identity of the layer file behind it: upperdir if copied up, else the
+ * first lowerdir holding it. An overlay reports its own device for every
+ * container, but uprobes go to the layer file, which the containers of one
+ * image share: keyed by it, that file is one target. Leaves @st alone
+ * otherwise.
+ */
+static void overlay_layer_identity(pid_t pid, const char *path, struct stat *st)
+{
+	char mountinfo[64], line[8192], best_dirs[8192] = "", best_mp[PATH_MAX] = "";
+	FILE *f;
+
+	snprintf(mountinfo, sizeof(mountinfo), "/proc/%d/mountinfo", pid);
+	f = fopen(mountinfo, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX], fstype[64], super[8192];
+		const char *sep = strstr(line, " - ");
+		size_t mp_len;
+
+		/* id parent major:minor root MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %8191s", fstype, super) != 2 || strcmp(fstype, "overlay"))
+			continue;
+		unescape_mountinfo(mp);
+		mp_len = strcmp(mp, "/") ? strlen(mp) : 0;
+		if (strncmp(path, mp, mp_len) || (path[mp_len] != '/' && path[mp_len]) ||
+		    (best_mp[0] && mp_len < strlen(best_mp)))
+			continue;
+		g_strlcpy(best_mp, mp_len ? mp : "", sizeof(best_mp));
+		if (!best_mp[0])
+			g_strlcpy(best_mp, "/", sizeof(best_mp));
+		g_strlcpy(best_dirs, super, sizeof(best_dirs));
+	}
+	fclose(f);
+	if (best_dirs[0])
+		find_in_layers(best_dirs, path + (strcmp(best_mp, "/") ? strlen(best_mp) : 0), st);
 }
 
 /* Appends @file's cookie to @cookies (when both are given and it is not there yet). */
@@ -323,7 +414,8 @@ int targets_scan_pid_list(struct target_registry *reg, pid_t pid, target_found_f
 		if (stat(host_path, &c.st) || !S_ISREG(c.st.st_mode))
 			continue;
 		stable_path(pid, path, &c.st, host_path, sizeof(host_path));
-		mapped_identity(line, &c.st);
+		if (on_overlay(host_path))
+			overlay_layer_identity(pid, path, &c.st);
 		note_target(cookies, consider_file(reg, &c, found, ctx));
 	}
 	fclose(maps);

@@ -57,6 +57,7 @@ host) and host curl -> host s_server (no pod). tlsdump runs with
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -328,6 +329,11 @@ class K8sPods(lib.K8sTest):
             self.assertEqual(self.tshark_count(cap.out, 'frame.comment contains "PodName: %s"'
                                                % pod.name), len(labelled), pod)
         self.check_dissector_fields(cap.out, capture, side, segs)
+        # One image, several containers (web and api): its libssl is one target,
+        # named through one container's root; the probes serve both.
+        seen = re.findall(r"(?m) info: target (\d+): openssl \S+ \(/proc/\d+/root/\S*libssl\.so\.3\)",
+                          e2e.read_text(cap.log))
+        self.assertEqual(len(seen), 1, "targets for the image's libssl: %s" % seen)
 
     def check_dissector_fields(self, path, capture, side, segs):
         """With the built plugin: tlsdump.k8s.namespace/.pod/.container of the plaintext
