@@ -56,6 +56,7 @@ struct conn_state {
 	__u64 write_retry_ns; /* entry of the first write attempt that moved nothing (WANT_WRITE) */
 	__u64 closed_ns;      /* close() of its socket; calls entered before still belong here */
 	__u64 sk;
+	__u64 file;	/* struct file * of fd: the same pointer later means the same socket */
 	__s32 fd;
 	__u8 family;
 	__u8 role;
@@ -74,9 +75,14 @@ struct fd_key {
 	__s32 fd;
 };
 
+/*
+ * One slot per thread and direction, kept between calls (idle: depth and
+ * entry_ns 0) and deleted when the thread exits. LRU: threads that never
+ * exit cleanly cannot fill it; the slot of a call in progress was just used.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
 	__type(key, __u64);
 	__type(value, struct active_call);
 } active_calls SEC(".maps");
@@ -217,28 +223,33 @@ static __always_inline void emit_ctl(__u32 type, __u32 pid)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/*
- * Returns the struct sock behind @fd of the current process if it is a TCP
- * socket, else NULL; *@socket tells whether @fd is a socket at all.
- */
-static __always_inline struct sock *sock_of_fd(int fd, bool *socket_fd)
+/* Returns the open file behind @fd of the current process, or NULL. */
+static __always_inline struct file *file_of_fd(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds;
 	struct file *file;
-	struct socket *socket;
-	struct sock *sk;
-	unsigned int max_fds;
 
-	*socket_fd = false;
-	if (!fdt || fd < 0)
-		return NULL;
-	max_fds = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned int)fd >= max_fds)
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+/*
+ * Returns the struct sock behind @file if it is a TCP socket, else NULL;
+ * *@socket tells whether @file is a socket at all.
+ */
+static __always_inline struct sock *sock_of_file(struct file *file, bool *socket_fd)
+{
+	struct socket *socket;
+	struct sock *sk;
+
+	*socket_fd = false;
+	if (!file)
 		return NULL;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -248,6 +259,12 @@ static __always_inline struct sock *sock_of_fd(int fd, bool *socket_fd)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	return sk;
+}
+
+/* sock_of_file() for @fd of the current process. */
+static __always_inline struct sock *sock_of_fd(int fd, bool *socket_fd)
+{
+	return sock_of_file(file_of_fd(fd), socket_fd);
 }
 
 /* Returns the struct sock behind @fd of the current process if it is a TCP socket, else NULL. */
@@ -316,10 +333,11 @@ static __always_inline void remember_fd(__u32 tgid, int fd, __u64 ssl)
  * and offsets stay, and user space fills in the frames it already has.
  */
 static __always_inline void bind_socket(__u32 tgid, __u64 ssl, struct conn_state *cs,
-					struct sock *sk, int fd)
+					struct sock *sk, int fd, __u64 file)
 {
 	cs->sk = (__u64)sk;
 	cs->fd = fd;
+	cs->file = file;
 	read_tuple(sk, cs);
 	announce_bound(tgid, cs);
 	remember_fd(tgid, fd, ssl);
@@ -338,17 +356,24 @@ static __always_inline struct conn_state *resolve_conn(__u32 tgid, struct active
 	/* A call entered after the socket was closed starts a new connection. */
 	if (cs && cs->closed_ns && call->entry_ns > cs->closed_ns)
 		cs = NULL;
-	if (cs && (!call->sk || cs->sk == call->sk))
+	if (cs && (!call->sk || cs->sk == call->sk)) {
+		/* The same socket through another descriptor (a dup): follow it. */
+		if (call->sk && call->fd >= 0 && (cs->fd != call->fd || cs->file != call->file)) {
+			cs->fd = call->fd;
+			cs->file = call->file;
+		}
 		return cs;
+	}
 	/* First call with a syscall on a connection seen before. */
 	if (cs && !cs->sk) {
-		bind_socket(tgid, call->ssl, cs, (struct sock *)call->sk, call->fd);
+		bind_socket(tgid, call->ssl, cs, (struct sock *)call->sk, call->fd, call->file);
 		return cs;
 	}
 	/* New connection, or the TLS object now runs on another socket. */
 	fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
 	fresh.fd = call->fd;
 	fresh.sk = call->sk;
+	fresh.file = call->file;
 	if (call->sk)
 		read_tuple((struct sock *)call->sk, &fresh);
 	bpf_map_update_elem(&ssl_conns, &key, &fresh, BPF_ANY);
@@ -363,11 +388,22 @@ struct emit_ctx {
 	bool capped;
 };
 
-static __always_inline __u64 wakeup_flags(void)
+/*
+ * Wakes the consumer when the unread data crosses a multiple of
+ * wakeup_bytes with this record (@rec_bytes, header included), never for
+ * each record: a wake-up is an interrupt (under a hypervisor, an exit), and
+ * a consumer slow to wake would otherwise be sent one per record. Records
+ * reserved at once on two CPUs may both miss a crossing; the next multiple
+ * or the consumer's poll timeout catches up.
+ */
+static __always_inline __u64 wakeup_flags(__u64 rec_bytes)
 {
-	/* Waking the consumer per event costs microseconds: batch until a threshold. */
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									    : BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	if (avail < rec_bytes || !wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	return avail / wakeup_bytes != (avail - rec_bytes) / wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									  : BPF_RB_NO_WAKEUP;
 }
 
 /*
@@ -411,7 +447,7 @@ static __always_inline void emit_sized(struct emit_ctx *ec, __u64 done, __u32 le
 		stat_add(STAT_FAULT_BYTES, len);
 		return;
 	}
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e) + cap + BPF_RINGBUF_HDR_SZ));
 }
 
 static long emit_chunk(__u32 index, void *data)
@@ -465,13 +501,29 @@ static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind ki
 
 	if (capture_stopping)
 		return 0;
-	if (cur && sp < cur->sp) {
+	if (cur && cur->depth && sp < cur->sp) {
 		/* Called from inside a probed call: the outermost call reports. */
 		cur->depth++;
 		return 0;
 	}
 	if (!process_selected(id >> 32))
 		return 0;
+	if (cur) {
+		/* The thread's slot from an earlier call: filled in place, which
+		 * costs a fraction of a hash update plus a delete per call. */
+		cur->ssl = (__u64)ssl;
+		cur->buf = (__u64)buf;
+		cur->len_ptr = (__u64)len_ptr;
+		cur->sp = sp;
+		cur->sk = 0;
+		cur->file = 0;
+		cur->entry_ns = bpf_ktime_get_ns();
+		cur->kind = kind;
+		cur->cookie = bpf_get_attach_cookie(ctx);
+		cur->fd = FD_NO_SOCKET;
+		cur->depth = 1;
+		return 0;
+	}
 	call.ssl = (__u64)ssl;
 	call.buf = (__u64)buf;
 	call.len_ptr = (__u64)len_ptr;
@@ -620,14 +672,16 @@ static __always_inline int exit_call(struct pt_regs *ctx, __u8 dir)
 	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
 	struct active_call call;
 
-	if (!cur)
+	if (!cur || !cur->depth)
 		return 0;
 	if (cur->depth > 1) {
 		cur->depth--;
 		return 0;
 	}
 	call = *cur;
-	bpf_map_delete_elem(&active_calls, &id);
+	/* The slot stays for the thread's next call (deleted at thread exit). */
+	cur->depth = 0;
+	cur->entry_ns = 0;
 	if (capture_stopping)
 		return 0;
 	if (call.kind == TLS_CALL_WRITEV)
@@ -721,7 +775,7 @@ static __always_inline bool nest_in_current_call(struct pt_regs *ctx, __u8 dir)
 	__u64 id = call_key(bpf_get_current_pid_tgid(), dir);
 	struct active_call *cur = bpf_map_lookup_elem(&active_calls, &id);
 
-	if (!cur || PT_REGS_SP(ctx) >= cur->sp)
+	if (!cur || !cur->depth || PT_REGS_SP(ctx) >= cur->sp)
 		return false;
 	cur->depth++;
 	return true;
@@ -773,6 +827,7 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 	struct bio_flush *flush = bpf_map_lookup_elem(&bio_flushes, &id);
 	struct conn_key key = { .tgid = id >> 32 };
 	struct conn_state *cs;
+	struct file *file;
 	struct sock *sk;
 	bool socket_fd;
 
@@ -784,7 +839,8 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 		bpf_map_delete_elem(&bio_flushes, &id);
 		return;
 	}
-	sk = sock_of_fd(fd, &socket_fd);
+	file = file_of_fd(fd);
+	sk = sock_of_file(file, &socket_fd);
 	/* A pipe or file write (a log line): the flush may still come. */
 	if (!sk && !socket_fd)
 		return;
@@ -802,7 +858,7 @@ static __always_inline void bind_bio_flush(__u64 id, int fd, __u64 len)
 		return;
 	cs = bpf_map_lookup_elem(&ssl_conns, &key);
 	if (cs && !cs->sk)
-		bind_socket(key.tgid, key.ssl, cs, sk, fd);
+		bind_socket(key.tgid, key.ssl, cs, sk, fd, (__u64)file);
 }
 
 /*
@@ -816,10 +872,15 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, b
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = call_key(id, is_write);
 	struct active_call *call = bpf_map_lookup_elem(&active_calls, &key);
+	struct conn_key ck = { .tgid = id >> 32 };
 	int fd = (int)ctx->args[0];
+	struct conn_state *cs;
+	struct file *file;
 	struct sock *sk;
 	bool socket_fd;
 
+	if (call && !call->depth)
+		call = NULL; /* the thread's idle slot */
 	/* A write outside any TLS write may flush an earlier one's records. */
 	if (is_write && !call)
 		bind_bio_flush(id, fd, write_len);
@@ -830,7 +891,20 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, b
 	 */
 	if (!call || call->fd >= 0)
 		return 0;
-	sk = sock_of_fd(fd, &socket_fd);
+	file = file_of_fd(fd);
+	if (!file)
+		return 0;
+	/* The same open file as the connection's last call: its socket is
+	 * known, which spares the walk to the sock on nearly every call. */
+	ck.ssl = call->ssl;
+	cs = bpf_map_lookup_elem(&ssl_conns, &ck);
+	if (cs && cs->sk && cs->fd == fd && cs->file == (__u64)file && !cs->closed_ns) {
+		call->fd = fd;
+		call->sk = cs->sk;
+		call->file = cs->file;
+		return 0;
+	}
+	sk = sock_of_file(file, &socket_fd);
 	if (!sk) {
 		if (socket_fd)
 			call->fd = FD_OTHER_SOCKET;
@@ -838,6 +912,7 @@ static __always_inline int note_call_fd(struct trace_event_raw_sys_enter *ctx, b
 	}
 	call->fd = fd;
 	call->sk = (__u64)sk;
+	call->file = (__u64)file;
 	return 0;
 }
 

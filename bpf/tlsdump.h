@@ -29,6 +29,7 @@ enum tls_call_kind {
 /*
  * A TLS call in progress, keyed by thread (library calls) or goroutine (Go).
  * User space reads it too: the oldest write in progress holds the output.
+ * entry_ns 0: an idle slot (a thread's slot outlives its calls).
  */
 struct active_call {
 	__u64 ssl;	/* TLS object: SSL *, or *tls.Conn */
@@ -36,6 +37,7 @@ struct active_call {
 	__u64 len_ptr;	/* size_t * of the _ex functions; len(b) for Go; iovec count */
 	__u64 sp;	/* stack pointer at entry: tells nesting from a stale entry */
 	__u64 sk;	/* struct sock * of the first socket syscall in the call */
+	__u64 file;	/* struct file * of that syscall's fd */
 	__u64 entry_ns;	/* CLOCK_MONOTONIC when the call started */
 	__u32 kind;	/* enum tls_call_kind */
 	__u32 depth;	/* nested probed calls (SSL_write_ex -> SSL_write_ex2) */

@@ -479,8 +479,8 @@ static uint64_t oldest_write_in(int map_fd, size_t key_size)
 	while (!bpf_map_get_next_key(map_fd, prev, next)) {
 		memcpy(key, next, key_size);
 		prev = key;
-		if (bpf_map_lookup_elem(map_fd, key, &call) || call.kind == TLS_CALL_READ ||
-		    call.kind == TLS_CALL_READ_EX)
+		if (bpf_map_lookup_elem(map_fd, key, &call) || !call.entry_ns ||
+		    call.kind == TLS_CALL_READ || call.kind == TLS_CALL_READ_EX)
 			continue;
 		if (!oldest || call.entry_ns < oldest)
 			oldest = call.entry_ns;

@@ -47,6 +47,37 @@ static void test_merge_order(void)
 	merge_queue_free(q); /* frees what is left */
 }
 
+/* Pushes and pops interleaved at random keep (ts, arrival) order across heap growth. */
+static void test_merge_order_random(void)
+{
+	struct merge_queue *q = merge_queue_new();
+	uint64_t last_ts = 0, state = 12345;
+	int last_if = -1, pushed = 0, popped = 0;
+
+	for (int round = 0; round < 20000; round++) {
+		state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+		if ((state >> 33) % 3 != 0 || !merge_queue_length(q)) {
+			/* Timestamps never below what already left, as the wire guarantees. */
+			uint64_t ts = last_ts + (state >> 40) % 64;
+
+			merge_queue_push(q, merge_item_new(ts, pushed++, 0, NULL, 0, NULL));
+		} else {
+			struct merge_item *item = merge_queue_pop(q);
+
+			CHECK(item && (item->ts_ns > last_ts ||
+				       (item->ts_ns == last_ts && item->if_id > last_if)),
+			      "pop %d out of order", popped);
+			last_ts = item->ts_ns;
+			last_if = item->if_id;
+			popped++;
+			merge_item_free(item);
+		}
+	}
+	CHECK(merge_queue_length(q) == (size_t)(pushed - popped), "length %zu, expected %d",
+	      merge_queue_length(q), pushed - popped);
+	merge_queue_free(q);
+}
+
 static void test_keylog_lines(void)
 {
 	struct keylog *kl = keylog_new(NULL);
@@ -192,6 +223,7 @@ static void test_flows(void)
 int main(void)
 {
 	test_merge_order();
+	test_merge_order_random();
 	test_keylog_lines();
 	test_keylog_file();
 	test_flows();
