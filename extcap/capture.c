@@ -22,6 +22,7 @@
 #include "procinfo.h"
 #include "record.h"
 #include "held_frames.h"
+#include "frame_comment.h"
 #include "k8s_capture.h"
 #include "target_report.h"
 #include "targets.h"
@@ -62,8 +63,10 @@ struct capture {
 	GHashTable *conns; /* conn_id -> struct conn_track * */
 	struct held_frames *held; /* frames waiting for their connection's socket */
 	struct k8s_capture *k8s;  /* pod names and selection; NULL until the probes load */
-	GString *comment;	  /* the frame comment being built */
+	GString *comment;	  /* the frame comment being built (Kubernetes) */
+	struct frame_comments *comments; /* process groups of frame comments */
 	uint64_t mono_to_real_ns;
+	uint64_t drain_ns;	  /* CLOCK_MONOTONIC when the current ring drain began */
 	uint64_t start_real_ns;
 	uint64_t frames;
 	uint64_t bytes;
@@ -190,35 +193,23 @@ static void endpoints_of(const struct tlsdump_record *rec, struct tcp_endpoint *
 }
 
 /*
- * Appends "\n@key: @value" (at most @max bytes of @value). Values are the
- * process's to choose: a newline or group separator in its name or
- * arguments must not forge lines or groups (PodName: ...), so control
- * characters become spaces.
+ * Returns the comment of a frame of @e (toward @remote): the process group,
+ * then on Kubernetes its pod, container and peer (WIRE_COMMENT_SEPARATOR
+ * between groups). Valid until the next frame.
  */
-static void append_comment_line(GString *comment, const char *key, const char *value, size_t max)
-{
-	g_string_append_printf(comment, "\n%s: ", key);
-	for (size_t i = 0; i < max && value[i]; i++)
-		g_string_append_c(comment, (unsigned char)value[i] < 0x20 || value[i] == 0x7f ?
-						   ' ' : value[i]);
-}
-
-/*
- * Sets @comment to the groups describing the frame's process, and its pod,
- * container and peer on Kubernetes (WIRE_COMMENT_SEPARATOR between groups).
- */
-static void format_comment(struct capture *cap, const struct tls_data_event *e,
-			   const struct tcp_endpoint *remote, GString *comment)
+static const char *frame_comment(struct capture *cap, const struct tls_data_event *e,
+				 const struct tcp_endpoint *remote)
 {
 	const struct procinfo *info = procinfo_get(cap->procs, e->pid);
+	const char *process = frame_comments_process(cap->comments, info, e->tid, e->comm,
+						     sizeof(e->comm));
 
-	g_string_printf(comment, "PID: %u\nThreadId: %u", e->pid, e->tid);
-	append_comment_line(comment, "Comm", e->comm, sizeof(e->comm));
-	append_comment_line(comment, "Cmd", info->cmdline, 4096);
-	append_comment_line(comment, "Exe", info->exe, 4096);
-	if (cap->k8s)
-		k8s_capture_frame_comment(cap->k8s, e->cgroup_id, (pid_t)e->pid, remote,
-					  e->ts_ns + cap->mono_to_real_ns, comment);
+	if (!cap->k8s)
+		return process;
+	g_string_assign(cap->comment, process);
+	k8s_capture_frame_comment(cap->k8s, e->cgroup_id, (pid_t)e->pid, remote,
+				  e->ts_ns + cap->mono_to_real_ns, cap->comment);
+	return cap->comment->str;
 }
 
 /* Writes the frame of one plaintext chunk (held_emit_fn). */
@@ -264,12 +255,11 @@ static void write_data_event(const struct tls_data_event *e, size_t size, void *
 	rec.payload_len = e->len;
 
 	endpoints_of(&rec, &local, &remote);
-	format_comment(cap, e, &remote, cap->comment);
 	/* Encoded straight into the queued block: the payload is copied once here. */
 	encoded_size = record_encoded_size(&rec, cap->label);
 	item = merge_item_new(e->ts_ns + cap->mono_to_real_ns, cap->plaintext_if,
 			      dir == TLSDUMP_DIR_READ ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND,
-			      NULL, (uint32_t)encoded_size, cap->comment->str);
+			      NULL, (uint32_t)encoded_size, frame_comment(cap, e, &remote));
 	len = record_encode(&rec, cap->label, item->data, encoded_size);
 	if (len < 0) {
 		log_warn("cannot encode a frame of %u bytes: %s", e->len, strerror((int)-len));
@@ -289,7 +279,7 @@ static int on_data_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || e->len > size - sizeof(*e))
 		return 0; /* cannot happen with our own probes; never trust it blindly */
-	held_frames_offer(cap->held, e, size, clock_ns(CLOCK_MONOTONIC), write_data_event, cap);
+	held_frames_offer(cap->held, e, size, cap->drain_ns, write_data_event, cap);
 	return 0;
 }
 
@@ -537,6 +527,7 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 			break;
 		}
 		/* Probes do not wake us for every event: drain what is there. */
+		cap->drain_ns = clock_ns(CLOCK_MONOTONIC);
 		err = ring_buffer__consume(rb);
 		if (err < 0 && !cap->write_error) {
 			log_fatal("reading the ring buffer failed: %s", strerror(-err));
@@ -657,6 +648,7 @@ static void capture_free(struct capture *cap)
 	held_frames_free(cap->held);
 	k8s_capture_free(cap->k8s);
 	g_string_free(cap->comment, TRUE);
+	frame_comments_free(cap->comments);
 }
 
 static void capture_init(struct capture *cap, const struct tlsdump_options *opts)
@@ -669,6 +661,7 @@ static void capture_init(struct capture *cap, const struct tlsdump_options *opts
 	cap->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	cap->held = held_frames_new();
 	cap->comment = g_string_new(NULL);
+	cap->comments = frame_comments_new();
 	cap->mono_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	cap->start_real_ns = clock_ns(CLOCK_REALTIME);
 }
@@ -704,6 +697,7 @@ int capture_run(const struct tlsdump_options *opts)
 	/* Silence the probes, let handlers in flight finish, take what they left. */
 	probes_quiesce(cap.probes);
 	usleep(QUIESCE_WAIT_US);
+	cap.drain_ns = clock_ns(CLOCK_MONOTONIC);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
 	if (!cap.write_error)

@@ -16,7 +16,7 @@ struct merge_item {
 	int if_id;
 	int direction;	  /* enum pcapng_direction */
 	void *owner;	  /* source-specific state (e.g. the TCP flow), or NULL */
-	char *comment;	  /* NULL or a g_malloc'd opt_comment */
+	char *comment;	  /* NULL or an opt_comment, stored after the data's room */
 	uint32_t len;
 	uint8_t data[];	  /* the block's packet data */
 };
@@ -30,8 +30,9 @@ struct merge_queue *merge_queue_new(void);
 void merge_queue_free(struct merge_queue *q);
 
 /*
- * Returns a new item with room for @len bytes of data (caller fills it), not
- * yet queued. @comment is copied (may be NULL).
+ * Returns a new item with room for @len bytes of data (copied from @data, or
+ * filled by the caller when NULL; item->len may then shrink), not yet
+ * queued. @comment is copied (may be NULL).
  */
 struct merge_item *merge_item_new(uint64_t ts_ns, int if_id, int direction, const void *data,
 				  uint32_t len, const char *comment);

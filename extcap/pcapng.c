@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * pcapng writer. Each block is assembled in one buffer and handed to stdio
- * with a single fwrite(), so a block that is refused (too large, option too
- * long) leaves nothing behind in the stream, and a reader never sees a
- * half-built block because of our own validation.
+ * pcapng writer. Blocks are assembled one after another in one buffer and
+ * written a batch at a time (and on pcapng_flush()), so a block that is
+ * refused (too large, option too long) leaves nothing behind in the stream,
+ * a reader never sees a half-built block because of our own validation, and
+ * a frame's bytes are copied once on their way to the kernel.
  */
 #include "pcapng.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 0x00000001u
@@ -34,6 +36,9 @@
 #define ISB_OSDROP 7
 #define ISB_USRDELIV 8
 
+/* Blocks gathered before they go to stdio. */
+#define OUT_BATCH (1u << 20)
+
 /* Option values carry a 16-bit length. */
 #define OPT_MAX_LEN 0xffffu
 
@@ -41,7 +46,9 @@ struct pcapng_writer {
 	FILE *out;
 	int err;	/* first stream error (-errno), sticky */
 	uint32_t n_if;	/* interfaces described so far in this section */
-	uint8_t *buf;	/* PCAPNG_MAX_BLOCK_SIZE bytes: the block being built */
+	uint8_t *buf;	/* OUT_BATCH + PCAPNG_MAX_BLOCK_SIZE bytes: finished blocks, then
+			 * the block being built */
+	size_t block;	/* where the block being built starts in buf */
 	size_t len;	/* bytes used in buf */
 	bool overflow;	/* the block being built does not fit */
 	bool bad_opt;	/* an option value was longer than 65535 bytes */
@@ -56,7 +63,7 @@ static void put(struct pcapng_writer *w, const void *data, size_t len)
 {
 	size_t padded = pad4(len);
 
-	if (w->overflow || padded > PCAPNG_MAX_BLOCK_SIZE - w->len) {
+	if (w->overflow || padded > PCAPNG_MAX_BLOCK_SIZE - (w->len - w->block)) {
 		w->overflow = true;
 		return;
 	}
@@ -116,7 +123,7 @@ static void put_opt_end(struct pcapng_writer *w)
 /* Starts a block of @type; the total length is filled in by block_end(). */
 static void block_begin(struct pcapng_writer *w, uint32_t type)
 {
-	w->len = 0;
+	w->block = w->len;
 	w->overflow = false;
 	w->bad_opt = false;
 	put_u32(w, type);
@@ -124,32 +131,66 @@ static void block_begin(struct pcapng_writer *w, uint32_t type)
 }
 
 /*
- * Closes the block with its trailing length and writes it out. Returns 0,
- * -E2BIG, -EINVAL (option too long) or the sticky stream error; on any error
- * nothing of this block reaches the stream.
+ * Writes the finished blocks to the stream's file, after whatever stdio
+ * still holds: stdio's own buffer would only add a copy of every byte.
+ * Returns 0 or the sticky stream error.
  */
-static int block_end(struct pcapng_writer *w)
+static int write_out(struct pcapng_writer *w)
 {
-	uint32_t total;
+	size_t n = w->block, done = 0;
+	int fd = fileno(w->out);
 
-	if (w->bad_opt)
-		return -EINVAL;
-	put_u32(w, 0);
-	if (w->overflow)
-		return -E2BIG;
-	if (w->err)
+	w->len -= n;
+	w->block = 0;
+	if (w->err || !n)
 		return w->err;
-	total = (uint32_t)w->len;
-	memcpy(w->buf + 4, &total, sizeof(total));
-	memcpy(w->buf + w->len - 4, &total, sizeof(total));
-
 	errno = 0;
-	if (fwrite(w->buf, 1, w->len, w->out) != w->len) {
+	if (fd < 0 || fflush(w->out)) {
 		/* stdio may fail without errno (e.g. a stream in error state). */
 		w->err = errno ? -errno : -EIO;
 		return w->err;
 	}
+	while (done < n) {
+		ssize_t r = write(fd, w->buf + done, n - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			w->err = r < 0 ? -errno : -EIO;
+			return w->err;
+		}
+		done += (size_t)r;
+	}
 	return 0;
+}
+
+/*
+ * Closes the block with its trailing length and queues it for the stream.
+ * Returns 0, -E2BIG, -EINVAL (option too long) or the sticky stream error;
+ * on any error nothing of this block reaches the stream.
+ */
+static int block_end(struct pcapng_writer *w)
+{
+	uint32_t total;
+	int err = 0;
+
+	if (!w->bad_opt)
+		put_u32(w, 0);
+	if (w->bad_opt)
+		err = -EINVAL;
+	else if (w->overflow)
+		err = -E2BIG;
+	else if (w->err)
+		err = w->err;
+	if (err) {
+		w->len = w->block; /* forget it */
+		return err;
+	}
+	total = (uint32_t)(w->len - w->block);
+	memcpy(w->buf + w->block + 4, &total, sizeof(total));
+	memcpy(w->buf + w->len - 4, &total, sizeof(total));
+	w->block = w->len;
+	return w->len >= OUT_BATCH ? write_out(w) : 0;
 }
 
 struct pcapng_writer *pcapng_open(FILE *out, const char *app)
@@ -168,7 +209,7 @@ struct pcapng_writer *pcapng_open(FILE *out, const char *app)
 	if (!w)
 		return NULL;
 	w->out = out;
-	w->buf = malloc(PCAPNG_MAX_BLOCK_SIZE);
+	w->buf = malloc(OUT_BATCH + PCAPNG_MAX_BLOCK_SIZE);
 	if (!w->buf) {
 		err = ENOMEM;
 		goto cleanup;
@@ -280,7 +321,7 @@ int pcapng_write_stats(struct pcapng_writer *w, int if_id, const struct pcapng_s
 
 int pcapng_flush(struct pcapng_writer *w)
 {
-	if (w->err)
+	if (write_out(w))
 		return w->err;
 	errno = 0;
 	if (fflush(w->out)) {
@@ -294,6 +335,8 @@ void pcapng_close(struct pcapng_writer *w)
 {
 	if (!w)
 		return;
+	if (w->buf)
+		write_out(w); /* blocks not flushed yet still reach stdio */
 	free(w->buf);
 	free(w);
 }

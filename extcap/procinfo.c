@@ -14,6 +14,7 @@
 
 struct procinfo_cache {
 	GHashTable *by_pid; /* pid -> struct procinfo * */
+	uint64_t next_generation;
 };
 
 static void procinfo_free(gpointer p)
@@ -92,6 +93,7 @@ static struct procinfo *load(struct procinfo_cache *cache, pid_t pid)
 	struct procinfo *info = g_new0(struct procinfo, 1);
 
 	info->pid = pid;
+	info->generation = ++cache->next_generation;
 	info->cmdline = read_cmdline(pid);
 	info->exe = read_exe(pid);
 	g_hash_table_replace(cache->by_pid, GINT_TO_POINTER(pid), info);
@@ -118,6 +120,7 @@ void procinfo_exec(struct procinfo_cache *cache, pid_t pid, const char *filename
 		g_free(info->exe);
 		info->exe = g_strdup(filename);
 	}
+	info->generation = ++cache->next_generation;
 }
 
 void procinfo_exited(struct procinfo_cache *cache, pid_t pid, uint64_t now_ns)

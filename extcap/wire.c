@@ -164,6 +164,28 @@ static enum flow_verdict head_verdict(struct wire *wire, struct merge_item *head
 	return flow_verdict(head->owner, head->ts_ns, now, wire->selection, wire->keylog, final);
 }
 
+/*
+ * Splits @joined (groups separated by WIRE_COMMENT_SEPARATOR; may be NULL)
+ * in place into @out, one opt_comment each; past WIRE_MAX_COMMENTS the rest
+ * stays in the last. Returns how many.
+ */
+static size_t split_comments(char *joined, const char *out[WIRE_MAX_COMMENTS])
+{
+	size_t n = 0;
+
+	if (!joined)
+		return 0;
+	out[n++] = joined;
+	for (char *p = joined; n < WIRE_MAX_COMMENTS; n++) {
+		p = strchr(p, WIRE_COMMENT_SEPARATOR);
+		if (!p)
+			break;
+		*p++ = '\0';
+		out[n] = p;
+	}
+	return n;
+}
+
 static int flush_queue(struct wire *wire, uint64_t hold_ns, bool final)
 {
 	uint64_t now = realtime_ns();
@@ -185,14 +207,11 @@ static int flush_queue(struct wire *wire, uint64_t hold_ns, bool final)
 		if (head->owner)
 			((struct tcp_flow *)head->owner)->queued--;
 		if (v == VERDICT_EMIT) {
-			char sep[2] = { WIRE_COMMENT_SEPARATOR, 0 };
-			char **comments = head->comment ? g_strsplit(head->comment, sep, 8) : NULL;
+			const char *comments[WIRE_MAX_COMMENTS];
+			size_t n = split_comments(head->comment, comments);
 
 			err = pcapng_write_packet(wire->w, head->if_id, head->ts_ns, head->data,
-						  head->len, head->direction,
-						  (const char *const *)comments,
-						  comments ? g_strv_length(comments) : 0);
-			g_strfreev(comments);
+						  head->len, head->direction, comments, n);
 			if (!err && head->owner)
 				wire->counts[head->if_id - wire->first_if].written++;
 		} else if (head->owner) {

@@ -49,6 +49,8 @@ typedef void (*wire_packet_comment_fn)(const struct tcp_endpoint *src,
  * group becomes an opt_comment of its own.
  */
 #define WIRE_COMMENT_SEPARATOR '\x1e'
+/* Groups written as opt_comments of one block; more stay joined in the last. */
+#define WIRE_MAX_COMMENTS 8
 
 /* Names the pods of original packets through @fn from now on. */
 void wire_set_packet_comments(struct wire *wire, wire_packet_comment_fn fn, void *ctx);
