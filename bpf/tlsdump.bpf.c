@@ -467,8 +467,12 @@ static long emit_chunk(__u32 index, void *data)
 		emit_sized(ec, done, len, 512);
 	else if (len <= 2048)
 		emit_sized(ec, done, len, 2048);
+	else if (len <= 4096)
+		emit_sized(ec, done, len, 4096);
 	else if (len <= 8192)
 		emit_sized(ec, done, len, 8192);
+	else if (len <= 16384) /* a full TLS record's worth: common, and half a 32 KiB slot */
+		emit_sized(ec, done, len, 16384);
 	else
 		emit_sized(ec, done, len, TLSDUMP_CHUNK_MAX);
 	return 0;

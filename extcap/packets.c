@@ -69,6 +69,7 @@ static int open_source(const char *name, const char *filter, struct packet_sourc
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct packet_source *src = g_new0(struct packet_source, 1);
+	char *any_filter = NULL;
 	struct bpf_program prog;
 	int err;
 
@@ -89,9 +90,18 @@ static int open_source(const char *name, const char *filter, struct packet_sourc
 	 * LINUX_SLL2 names the interface of each packet on "any" (older libpcap
 	 * lacks it). Before the filter: it is compiled for the link type.
 	 */
-	if (!strcmp(name, "any"))
-		pcap_set_datalink(src->pcap, LINKTYPE_LINUX_SLL2);
-	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN)) {
+	if (!strcmp(name, "any") && !pcap_set_datalink(src->pcap, LINKTYPE_LINUX_SLL2))
+		/*
+		 * "any" sees each loopback packet twice, sent and received
+		 * (the loopback device is ifindex 1 in every namespace): the
+		 * kernel drops the received copy, which dedup would drop
+		 * anyway, before copying it.
+		 */
+		any_filter = g_strdup_printf("(%s) and not (ifindex 1 and inbound)", filter);
+	err = pcap_compile(src->pcap, &prog, any_filter ? any_filter : filter, 1,
+			   PCAP_NETMASK_UNKNOWN);
+	g_free(any_filter);
+	if (err) {
 		log_fatal("invalid capture filter \"%s\": %s", filter, pcap_geterr(src->pcap));
 		source_free(src);
 		return -EINVAL;
