@@ -92,12 +92,12 @@ static int open_source(const char *name, const char *filter, struct packet_sourc
 	 */
 	if (!strcmp(name, "any") && !pcap_set_datalink(src->pcap, LINKTYPE_LINUX_SLL2))
 		/*
-		 * "any" sees each loopback packet twice, sent and received
-		 * (the loopback device is ifindex 1 in every namespace): the
-		 * kernel drops the received copy, which dedup would drop
-		 * anyway, before copying it.
+		 * "any" sees each loopback packet twice, sent and received (the
+		 * loopback device is ifindex 1 in every namespace), and libpcap
+		 * drops the sent copy after the kernel copied it into the ring:
+		 * the kernel filter drops it before the copy.
 		 */
-		any_filter = g_strdup_printf("(%s) and not (ifindex 1 and inbound)", filter);
+		any_filter = g_strdup_printf("(%s) and not (ifindex 1 and outbound)", filter);
 	err = pcap_compile(src->pcap, &prog, any_filter ? any_filter : filter, 1,
 			   PCAP_NETMASK_UNKNOWN);
 	g_free(any_filter);
