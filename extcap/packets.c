@@ -19,7 +19,13 @@
 /* Copies of one packet on two interfaces arrive microseconds apart; a real
  * TCP retransmission comes no sooner than the 200 ms minimum RTO. */
 #define DEDUP_WINDOW_NS (5ULL * 1000000ULL)
-#define DEDUP_SLOTS 4096
+/*
+ * A source is read to its end before the next one: the other copy of a
+ * packet may come thousands of packets later, so a set keeps four and
+ * replaces its oldest (one slot per hash lost copies to collisions).
+ */
+#define DEDUP_SLOTS 16384
+#define DEDUP_WAYS 4
 
 #define LINKTYPE_NULL 0
 #define LINKTYPE_ETHERNET 1
@@ -226,14 +232,21 @@ static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t len)
  */
 static bool seen_recently(struct packet_sources *ps, uint64_t hash, uint64_t ts_ns)
 {
-	struct dedup_slot *slot = &ps->dedup[hash % DEDUP_SLOTS];
-	/* Either copy may be handled first: compare the distance, not the order. */
-	uint64_t apart = ts_ns > slot->ts_ns ? ts_ns - slot->ts_ns : slot->ts_ns - ts_ns;
-	bool dup = slot->hash == hash && apart < DEDUP_WINDOW_NS;
+	struct dedup_slot *set = &ps->dedup[hash % (DEDUP_SLOTS / DEDUP_WAYS) * DEDUP_WAYS];
+	struct dedup_slot *oldest = set;
 
-	slot->hash = hash;
-	slot->ts_ns = ts_ns;
-	return dup;
+	for (int i = 0; i < DEDUP_WAYS; i++) {
+		/* Either copy may be handled first: compare the distance, not the order. */
+		uint64_t apart = ts_ns > set[i].ts_ns ? ts_ns - set[i].ts_ns : set[i].ts_ns - ts_ns;
+
+		if (set[i].hash == hash && apart < DEDUP_WINDOW_NS)
+			return true;
+		if (set[i].ts_ns < oldest->ts_ns)
+			oldest = &set[i];
+	}
+	oldest->hash = hash;
+	oldest->ts_ns = ts_ns;
+	return false;
 }
 
 /*
