@@ -30,6 +30,15 @@
 #include "wire.h"
 
 #define POLL_TIMEOUT_MS 100
+/*
+ * Ring bytes taken per drain before the merge queue and the output get
+ * their turn. libbpf drains until the ring is empty, which producers
+ * faster than the output never let happen: the queue then grew without
+ * bound and nothing was written.
+ */
+#define DRAIN_BUDGET_BYTES (16u << 20)
+/* on_data_event()'s way to end a drain early (any negative value stops libbpf). */
+#define DRAIN_PAUSED (-EAGAIN)
 /* Keep an exited process's metadata this long: its last frames may still be queued. */
 #define PROCINFO_GRACE_NS (10ULL * 1000000000ULL)
 /* Longest a probe handler runs after the capture is told to stop (a 16 MiB copy). */
@@ -67,6 +76,7 @@ struct capture {
 	struct frame_comments *comments; /* process groups of frame comments */
 	uint64_t mono_to_real_ns;
 	uint64_t drain_ns;	  /* CLOCK_MONOTONIC when the current ring drain began */
+	size_t drain_left;	  /* ring bytes the current drain may still take */
 	uint64_t start_real_ns;
 	uint64_t frames;
 	uint64_t bytes;
@@ -280,7 +290,29 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || e->len > size - sizeof(*e))
 		return 0; /* cannot happen with our own probes; never trust it blindly */
 	held_frames_offer(cap->held, e, size, cap->drain_ns, write_data_event, cap);
+	if (size >= cap->drain_left) {
+		cap->drain_left = 0;
+		return DRAIN_PAUSED; /* this event is consumed; the rest waits */
+	}
+	cap->drain_left -= size;
 	return 0;
+}
+
+/*
+ * Takes up to DRAIN_BUDGET_BYTES of plaintext (and all control events) from
+ * the rings. Returns 1 when data was left behind, 0 when the rings are
+ * empty, or -errno.
+ */
+static int drain_rings(struct capture *cap, struct ring_buffer *rb)
+{
+	int err;
+
+	cap->drain_ns = clock_ns(CLOCK_MONOTONIC);
+	cap->drain_left = DRAIN_BUDGET_BYTES;
+	err = ring_buffer__consume(rb);
+	if (err == DRAIN_PAUSED)
+		return 1;
+	return err < 0 ? err : 0;
 }
 
 static void attach_found_file(struct target_file *file, void *ctx)
@@ -511,6 +543,7 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 {
 	struct epoll_event events[16];
 	uint64_t deadline = 0;
+	bool more = false;
 	int epfd, err = 0;
 
 	epfd = make_epoll(cap, rb);
@@ -521,18 +554,19 @@ static int poll_loop(struct capture *cap, struct ring_buffer *rb)
 	if (cap->opts->duration_s > 0)
 		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)(cap->opts->duration_s * 1e9);
 	while (!stop_requested && !cap->write_error) {
-		if (epoll_wait(epfd, events, 16, POLL_TIMEOUT_MS) < 0 && errno != EINTR) {
+		/* No wait while the last drain left data behind. */
+		if (epoll_wait(epfd, events, 16, more ? 0 : POLL_TIMEOUT_MS) < 0 && errno != EINTR) {
 			err = -errno;
 			log_fatal("waiting for events failed: %s", strerror(-err));
 			break;
 		}
 		/* Probes do not wake us for every event: drain what is there. */
-		cap->drain_ns = clock_ns(CLOCK_MONOTONIC);
-		err = ring_buffer__consume(rb);
+		err = drain_rings(cap, rb);
 		if (err < 0 && !cap->write_error) {
 			log_fatal("reading the ring buffer failed: %s", strerror(-err));
 			break;
 		}
+		more = err > 0;
 		err = 0;
 		held_frames_expire(cap->held, clock_ns(CLOCK_MONOTONIC), HELD_FRAMES_MAX_AGE_NS,
 				   false, write_data_event, cap);
@@ -697,9 +731,8 @@ int capture_run(const struct tlsdump_options *opts)
 	/* Silence the probes, let handlers in flight finish, take what they left. */
 	probes_quiesce(cap.probes);
 	usleep(QUIESCE_WAIT_US);
-	cap.drain_ns = clock_ns(CLOCK_MONOTONIC);
-	if (!cap.write_error)
-		ring_buffer__consume(rb);
+	while (!cap.write_error && drain_rings(&cap, rb) > 0)
+		;
 	if (!cap.write_error)
 		held_frames_expire(cap.held, 0, 0, true, write_data_event, &cap);
 	if (!cap.write_error)
