@@ -639,32 +639,51 @@ struct nspr_iovec {
 /* Pieces of a gathered write reported; selfserv writes 3. */
 #define WRITEV_MAX_PIECES 8
 
-/* Emits the @n bytes a PR_Writev (@call) sent, piece by piece, in iovec order. */
+struct writev_ctx {
+	struct active_call piece; /* the call, with buf moved to each piece in turn */
+	__u64 iovecs;		  /* user address of the PRIOVec array */
+	__u64 count;		  /* entries in it */
+	__u64 left;		  /* bytes of the call not emitted yet */
+};
+
+/* bpf_loop callback: emits piece @index of a gathered write (struct writev_ctx). */
+static long emit_writev_piece(__u32 index, void *data)
+{
+	struct writev_ctx *wc = data;
+	struct nspr_iovec iov;
+	__u64 len;
+
+	if (index >= wc->count || !wc->left ||
+	    bpf_probe_read_user(&iov, sizeof(iov), (void *)(wc->iovecs + index * sizeof(iov))))
+		return 1;
+	len = iov.len > 0 ? (__u64)iov.len : 0;
+	if (len > wc->left)
+		len = wc->left;
+	wc->piece.buf = iov.base;
+	emit_call(&wc->piece, len, 1);
+	wc->left -= len;
+	return 0;
+}
+
+/*
+ * Emits the @n bytes a PR_Writev (@call) sent, piece by piece, in iovec
+ * order. A loop callback: one copy of emit_call() for the verifier to walk,
+ * not one per piece.
+ */
 static __always_inline int emit_writev(struct active_call *call, __u64 n)
 {
-	struct active_call piece = *call;
-	struct nspr_iovec iov;
+	struct writev_ctx wc = { .piece = *call, .iovecs = call->buf, .count = call->len_ptr,
+				 .left = n };
 
-	for (int i = 0; i < WRITEV_MAX_PIECES && i < (int)call->len_ptr && n; i++) {
-		__u64 len;
-
-		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(call->buf + i * sizeof(iov))))
-			break;
-		len = iov.len > 0 ? (__u64)iov.len : 0;
-		if (len > n)
-			len = n;
-		piece.buf = iov.base;
-		emit_call(&piece, len, 1);
-		n -= len;
-	}
-	if (n) {
+	bpf_loop(WRITEV_MAX_PIECES, emit_writev_piece, &wc, 0);
+	if (wc.left) {
 		/* More pieces than reported (or unreadable): counted, and the
 		 * stream offset moves so the next frame shows the gap. */
 		struct conn_state *cs = resolve_conn(bpf_get_current_pid_tgid() >> 32, call);
 
-		stat_add(STAT_LOST_BYTES, n);
+		stat_add(STAT_LOST_BYTES, wc.left);
 		if (cs)
-			cs->offset[1] += n;
+			cs->offset[1] += wc.left;
 	}
 	return 0;
 }
@@ -688,7 +707,9 @@ static __always_inline int exit_call(struct pt_regs *ctx, __u8 dir)
 	cur->entry_ns = 0;
 	if (capture_stopping)
 		return 0;
-	if (call.kind == TLS_CALL_WRITEV)
+	/* Only writes gather (PR_Writev): @dir is a constant, so read exits
+	 * carry no writev code for the verifier to walk. */
+	if (dir && call.kind == TLS_CALL_WRITEV)
 		return emit_writev(&call, call_result(ctx, &call));
 	return emit_call(&call, call_result(ctx, &call), dir);
 }

@@ -20,6 +20,14 @@
  * TCP retransmission comes no sooner than the 200 ms minimum RTO. */
 #define DEDUP_WINDOW_NS (5ULL * 1000000ULL)
 /*
+ * Packet bytes read from one source per dispatch: the caller's loop comes
+ * back at once while the source is readable, and in between drains the
+ * plaintext ring. Smaller than the ring's share (capture.c), so that a
+ * consumer short of CPU lets the kernel drop packets (counted) rather than
+ * plaintext.
+ */
+#define DISPATCH_BUDGET_BYTES (4u << 20)
+/*
  * A source is read to its end before the next one: the other copy of a
  * packet may come thousands of packets later, so a set keeps four and
  * replaces its oldest (one slot per hash lost copies to collisions).
@@ -59,6 +67,7 @@ struct packet_sources {
 	void *ctx;
 	int current;
 	int delivered;
+	uint64_t read_bytes; /* by the current source in this dispatch */
 };
 
 static void source_free(gpointer p)
@@ -321,6 +330,7 @@ static void on_pcap_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_
 	uint64_t hash;
 	uint16_t ethertype = network_layer(src->linktype, bytes, hdr->caplen, &l3, &pkt.direction);
 
+	ps->read_bytes += hdr->caplen;
 	if (ethertype && parse_tcp(bytes + l3, hdr->caplen - l3, ethertype, &s, &d, &payload,
 				   &payload_len, &hash)) {
 		if (seen_recently(ps, hash, pkt.ts_ns)) {
@@ -337,7 +347,7 @@ static void on_pcap_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_
 }
 
 int packet_sources_dispatch(struct packet_sources *ps, struct flow_table *flows,
-			    const struct keylog *kl, packet_fn fn, void *ctx)
+			    const struct keylog *kl, packet_fn fn, void *ctx, bool to_end)
 {
 	ps->flows = flows;
 	ps->kl = kl;
@@ -349,10 +359,11 @@ int packet_sources_dispatch(struct packet_sources *ps, struct flow_table *flows,
 		int n;
 
 		ps->current = (int)i;
-		/* Non-blocking: returns when the buffer is empty. */
+		ps->read_bytes = 0;
+		/* Non-blocking: returns when the buffer is empty, or at the budget. */
 		do {
-			n = pcap_dispatch(src->pcap, 1024, on_pcap_packet, (u_char *)ps);
-		} while (n > 0);
+			n = pcap_dispatch(src->pcap, 256, on_pcap_packet, (u_char *)ps);
+		} while (n > 0 && (to_end || ps->read_bytes < DISPATCH_BUDGET_BYTES));
 		if (n == PCAP_ERROR)
 			log_warn("reading packets on %s failed: %s", src->name,
 				 pcap_geterr(src->pcap));

@@ -7,6 +7,7 @@
 #ifndef TLSDUMP_PACKETS_H
 #define TLSDUMP_PACKETS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tcp_flows.h"
@@ -51,12 +52,13 @@ struct packet_source_info packet_sources_info(const struct packet_sources *ps, i
 int packet_sources_fd(const struct packet_sources *ps, int i);
 
 /*
- * Reads what is available on every source, attributing TCP packets to flows
- * of @flows (noting their payload, with @kl for ClientHellos) and calling
- * @fn for each packet that is not a duplicate. Returns packets delivered.
+ * Reads what is available on every source, up to a few MiB each (poll the
+ * sources' fds for the rest) unless @to_end, attributing TCP packets to flows of @flows
+ * (noting their payload, with @kl for ClientHellos) and calling @fn for
+ * each packet that is not a duplicate. Returns packets delivered.
  */
 int packet_sources_dispatch(struct packet_sources *ps, struct flow_table *flows,
-			    const struct keylog *kl, packet_fn fn, void *ctx);
+			    const struct keylog *kl, packet_fn fn, void *ctx, bool to_end);
 
 struct packet_source_stats {
 	uint64_t received;	/* seen by the kernel filter (pcap ps_recv) */

@@ -246,7 +246,8 @@ int wire_service(struct wire *wire, uint64_t hold_ns, bool final)
 	int err;
 
 	if (wire->sources)
-		packet_sources_dispatch(wire->sources, wire->flows, wire->keylog, on_packet, wire);
+		packet_sources_dispatch(wire->sources, wire->flows, wire->keylog, on_packet, wire,
+					final);
 	err = write_secrets(wire);
 	if (!err)
 		err = flush_queue(wire, hold_ns, final);
