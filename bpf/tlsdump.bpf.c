@@ -261,18 +261,12 @@ static __always_inline struct sock *sock_of_file(struct file *file, bool *socket
 	return sk;
 }
 
-/* sock_of_file() for @fd of the current process. */
-static __always_inline struct sock *sock_of_fd(int fd, bool *socket_fd)
-{
-	return sock_of_file(file_of_fd(fd), socket_fd);
-}
-
 /* Returns the struct sock behind @fd of the current process if it is a TCP socket, else NULL. */
 static __always_inline struct sock *tcp_sock_of_fd(int fd)
 {
 	bool socket_fd;
 
-	return sock_of_fd(fd, &socket_fd);
+	return sock_of_file(file_of_fd(fd), &socket_fd);
 }
 
 static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs)
@@ -512,22 +506,6 @@ static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind ki
 	}
 	if (!process_selected(id >> 32))
 		return 0;
-	if (cur) {
-		/* The thread's slot from an earlier call: filled in place, which
-		 * costs a fraction of a hash update plus a delete per call. */
-		cur->ssl = (__u64)ssl;
-		cur->buf = (__u64)buf;
-		cur->len_ptr = (__u64)len_ptr;
-		cur->sp = sp;
-		cur->sk = 0;
-		cur->file = 0;
-		cur->entry_ns = bpf_ktime_get_ns();
-		cur->kind = kind;
-		cur->cookie = bpf_get_attach_cookie(ctx);
-		cur->fd = FD_NO_SOCKET;
-		cur->depth = 1;
-		return 0;
-	}
 	call.ssl = (__u64)ssl;
 	call.buf = (__u64)buf;
 	call.len_ptr = (__u64)len_ptr;
@@ -537,7 +515,12 @@ static __always_inline int enter_call(struct pt_regs *ctx, enum tls_call_kind ki
 	call.depth = 1;
 	call.cookie = bpf_get_attach_cookie(ctx);
 	call.fd = FD_NO_SOCKET;
-	bpf_map_update_elem(&active_calls, &id, &call, BPF_ANY);
+	/* The thread's slot from an earlier call is overwritten in place, which
+	 * costs a fraction of a hash update plus a delete per call. */
+	if (cur)
+		*cur = call;
+	else
+		bpf_map_update_elem(&active_calls, &id, &call, BPF_ANY);
 	return 0;
 }
 

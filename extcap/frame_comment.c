@@ -12,9 +12,9 @@
 #define FIELD_MAX 4096
 
 struct slot {
-	pid_t pid;
 	uint32_t tid;
-	uint64_t generation; /* of the procinfo it was formatted from; 0: empty */
+	/* of the procinfo it was formatted from, unique across processes; 0: empty */
+	uint64_t generation;
 	char comm[TLSDUMP_TASK_COMM_LEN];
 	GString *text;
 };
@@ -52,10 +52,8 @@ const char *frame_comments_process(struct frame_comments *fc, const struct proci
 	struct slot *slot = &fc->slots[(tid * 2654435761u) >> 24 & (SLOTS - 1)];
 	size_t n = comm_len < sizeof(slot->comm) ? comm_len : sizeof(slot->comm);
 
-	if (slot->generation == info->generation && slot->pid == info->pid && slot->tid == tid &&
-	    !strncmp(slot->comm, comm, n))
+	if (slot->generation == info->generation && slot->tid == tid && !strncmp(slot->comm, comm, n))
 		return slot->text->str;
-	slot->pid = info->pid;
 	slot->tid = tid;
 	slot->generation = info->generation;
 	memset(slot->comm, 0, sizeof(slot->comm));

@@ -14,7 +14,7 @@
 #define ARITY 4
 struct heap_slot {
 	uint64_t ts_ns;
-	uint64_t seq;
+	uint64_t seq;	/* arrival order: equal timestamps keep it */
 	struct merge_item *item;
 };
 
@@ -52,7 +52,6 @@ struct merge_item *merge_item_new(uint64_t ts_ns, int if_id, int direction, cons
 	struct merge_item *item = g_malloc(sizeof(*item) + len + comment_size);
 
 	item->ts_ns = ts_ns;
-	item->seq = 0;
 	item->if_id = if_id;
 	item->direction = direction;
 	item->owner = NULL;
@@ -73,7 +72,6 @@ void merge_queue_push(struct merge_queue *q, struct merge_item *item)
 	struct heap_slot slot = { .ts_ns = item->ts_ns, .seq = q->next_seq++, .item = item };
 	size_t i = q->len;
 
-	item->seq = slot.seq;
 	if (q->len == q->cap) {
 		q->cap = q->cap ? q->cap * 2 : 1024;
 		q->slots = g_renew(struct heap_slot, q->slots, q->cap);

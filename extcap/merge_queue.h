@@ -12,7 +12,6 @@
 
 struct merge_item {
 	uint64_t ts_ns;	  /* realtime timestamp of the block */
-	uint64_t seq;	  /* arrival order: equal timestamps keep it */
 	int if_id;
 	int direction;	  /* enum pcapng_direction */
 	void *owner;	  /* source-specific state (e.g. the TCP flow), or NULL */

@@ -53,9 +53,10 @@ int packet_sources_fd(const struct packet_sources *ps, int i);
 
 /*
  * Reads what is available on every source, up to a few MiB each (poll the
- * sources' fds for the rest) unless @to_end, attributing TCP packets to flows of @flows
- * (noting their payload, with @kl for ClientHellos) and calling @fn for
- * each packet that is not a duplicate. Returns packets delivered.
+ * sources' fds for the rest) unless @to_end, attributing TCP packets to
+ * flows of @flows (noting their payload, with @kl for ClientHellos) and
+ * calling @fn for each packet that is not a duplicate. Returns packets
+ * delivered.
  */
 int packet_sources_dispatch(struct packet_sources *ps, struct flow_table *flows,
 			    const struct keylog *kl, packet_fn fn, void *ctx, bool to_end);

@@ -36,7 +36,7 @@
 #define ISB_OSDROP 7
 #define ISB_USRDELIV 8
 
-/* Blocks gathered before they go to stdio. */
+/* Blocks gathered before they are written to the stream's file. */
 #define OUT_BATCH (1u << 20)
 
 /* Option values carry a 16-bit length. */
@@ -172,16 +172,11 @@ static int write_out(struct pcapng_writer *w)
 static int block_end(struct pcapng_writer *w)
 {
 	uint32_t total;
-	int err = 0;
+	int err;
 
 	if (!w->bad_opt)
-		put_u32(w, 0);
-	if (w->bad_opt)
-		err = -EINVAL;
-	else if (w->overflow)
-		err = -E2BIG;
-	else if (w->err)
-		err = w->err;
+		put_u32(w, 0); /* the trailing length, filled in below */
+	err = w->bad_opt ? -EINVAL : w->overflow ? -E2BIG : w->err;
 	if (err) {
 		w->len = w->block; /* forget it */
 		return err;
@@ -336,7 +331,7 @@ void pcapng_close(struct pcapng_writer *w)
 	if (!w)
 		return;
 	if (w->buf)
-		write_out(w); /* blocks not flushed yet still reach stdio */
+		write_out(w); /* blocks not flushed yet still reach the file */
 	free(w->buf);
 	free(w);
 }

@@ -75,8 +75,8 @@ int pcapng_write_stats(struct pcapng_writer *w, int if_id, const struct pcapng_s
  */
 int pcapng_flush(struct pcapng_writer *w);
 
-/* Hands blocks not yet flushed to stdio and frees the writer (does not close
- * the stream); accepts NULL. */
+/* Writes blocks not yet flushed and frees the writer (does not close the
+ * stream); accepts NULL. */
 void pcapng_close(struct pcapng_writer *w);
 
 #endif /* TLSDUMP_PCAPNG_H */

@@ -16,7 +16,7 @@ struct procinfo {
 	char *cmdline; /* arguments joined by spaces; "" when unreadable */
 	char *exe;     /* /proc/PID/exe target; "" when unreadable */
 	uint64_t exited_ns; /* CLOCK_MONOTONIC of the exit, 0 while alive */
-	uint64_t generation; /* changes whenever cmdline or exe may have: caches compare it */
+	uint64_t generation; /* unique in the cache, new whenever cmdline or exe may change */
 };
 
 struct procinfo_cache;
